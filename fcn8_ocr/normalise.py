@@ -1,0 +1,108 @@
+"""Page normalisation shared by training and the runner.
+
+grey -> ink-bright polarity -> (scale to the model's digit height) -> background removal.
+The model sees ink bright on a black background (as MNIST), with paper texture,
+uneven lighting and ink colour taken out.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """8-bit single-channel copy of a grey, BGR or BGRA image of 8 or 16 bits."""
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if image.ndim == 3:
+        return np.ascontiguousarray(image[..., 0])
+    return image
+
+
+def is_dark_ink(grey: np.ndarray) -> bool:
+    """True for dark ink on light paper: most pixels of a page are paper."""
+    step = max(1, int(np.sqrt(grey.size / 65536)))
+    return float(np.median(grey[::step, ::step])) >= 128
+
+
+def ink_bright(grey: np.ndarray, dark_ink: bool | None = None) -> np.ndarray:
+    """The page with ink bright and paper dark (the model's polarity)."""
+    if dark_ink is None:
+        dark_ink = is_dark_ink(grey)
+    return cv2.bitwise_not(grey) if dark_ink else grey
+
+
+def background(bright: np.ndarray, digit_height: float) -> np.ndarray:
+    """Smooth estimate of the paper level: a morphological opening wider than any stroke."""
+    k = max(3, int(round(digit_height * 0.6)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    return cv2.blur(cv2.morphologyEx(bright, cv2.MORPH_OPEN, kernel), (k, k))
+
+
+def remove_background(bright: np.ndarray, digit_height: float) -> np.ndarray:
+    """Ink-bright page minus its background, contrast stretched so ink is near 255."""
+    residual = cv2.subtract(bright, background(bright, digit_height))
+    step = max(1, int(np.sqrt(residual.size / 262144)))
+    sample = residual[::step, ::step]
+    strong = sample[sample > 40]
+    if strong.size < 16:
+        return residual
+    level = float(np.percentile(strong, 90))
+    gain = float(np.clip(230.0 / max(level, 1.0), 1.0, 4.0))
+    return cv2.convertScaleAbs(residual, alpha=gain)
+
+
+def ink_mask(flat: np.ndarray) -> np.ndarray:
+    """Stroke pixels of a background-removed page: above half the ink level (bool)."""
+    return flat >= 115
+
+
+def estimate_digit_height(bright: np.ndarray, max_side: int = 1024) -> float | None:
+    """Typical height in pixels of handwritten marks on an ink-bright page, or None.
+
+    Connected components of the ink on a reduced copy; shapes that cannot be digits
+    (lines, specks, blocks) are dropped; the area-weighted median height of the rest
+    favours handwriting over small print.
+    """
+    h, w = bright.shape
+    shrink = min(1.0, max_side / max(h, w))
+    small = bright if shrink == 1.0 else cv2.resize(bright, (int(w * shrink), int(h * shrink)),
+                                                    interpolation=cv2.INTER_AREA)
+    flat = remove_background(small, 40.0)
+    mask = (flat >= 100).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return None
+    bw, bh, area = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, 4]
+    plausible = (bh >= 6) & (bw <= 2.0 * bh) & (bh <= 0.5 * small.shape[0]) & (
+        area >= 0.05 * bw * bh) & (area <= 0.8 * bw * bh)
+    if plausible.sum() == 0:
+        return None
+    heights, weights = bh[plausible].astype(float), area[plausible].astype(float)
+    order = np.argsort(heights)
+    cumulative = np.cumsum(weights[order])
+    median = heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)]
+    return float(median / shrink)
+
+
+def resize(image: np.ndarray, scale: float) -> np.ndarray:
+    """Image resized by `scale` (area filter when shrinking)."""
+    if abs(scale - 1.0) < 1e-3:
+        return image
+    h, w = image.shape[:2]
+    size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(image, size, interpolation=interpolation)
+
+
+def model_input(grey: np.ndarray, model_digit_height: float, dark_ink: bool | None = None
+                ) -> np.ndarray:
+    """What the model sees of a grey image already at model scale: ink bright, no background."""
+    return remove_background(ink_bright(grey, dark_ink), model_digit_height)

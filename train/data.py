@@ -1,0 +1,108 @@
+"""tf.data pipelines: synthetic tiles made on the fly (parallel, seeded) or files on disk.
+
+Every sample goes through the runner's own normalisation (`fcn8_ocr.normalise`), so the
+model is trained on exactly what the runner will show it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from fcn8_ocr.classes import BACKGROUND
+from fcn8_ocr.normalise import model_input, to_grey
+
+from .sources import Digits, load_m2nist
+from .synth import document_page, m2nist_sample
+
+MODEL_DIGIT_HEIGHT = 24.0
+TRAIN_DIGIT_RANGE = (15.0, 40.0)  # digit heights at model scale: the runner's estimate is loose
+TILE = 128
+
+
+def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
+               m2nist_fraction: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """One normalised training tile (H, W) uint8 and its labels; deterministic in (seed, index)."""
+    rng = np.random.default_rng([seed, index])
+    if rng.random() < m2nist_fraction:
+        image = np.zeros((tile, tile), np.uint8)
+        labels = np.full((tile, tile), BACKGROUND, np.uint8)
+        for _ in range(rng.integers(1, 4)):
+            small, small_labels = m2nist_sample(rng, digits)
+            y, x = rng.integers(0, tile - small.shape[0] + 1), rng.integers(0, tile - small.shape[1] + 1)
+            window = image[y : y + small.shape[0], x : x + small.shape[1]]
+            np.maximum(window, small, out=window)
+            labels[y : y + small.shape[0], x : x + small.shape[1]] = np.where(
+                small_labels != BACKGROUND, small_labels,
+                labels[y : y + small.shape[0], x : x + small.shape[1]])
+        return model_input(image, MODEL_DIGIT_HEIGHT, dark_ink=False), labels
+    image, labels = document_page(rng, digits, tile, tile, TRAIN_DIGIT_RANGE, colour=False)
+    return model_input(image, MODEL_DIGIT_HEIGHT), labels
+
+
+def synth_dataset(digits: Digits, seed: int, batch_size: int, tile: int = TILE,
+                  m2nist_fraction: float = 0.25, count: int | None = None) -> tf.data.Dataset:
+    """Endless (or `count`-long) batches of (image float32 NxHxWx1 0-255, labels uint8 NxHxW)."""
+
+    def make(index: tf.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        return synth_tile(seed, int(index), digits, tile, m2nist_fraction)
+
+    def wrapped(index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        image, labels = tf.numpy_function(make, [index], [tf.uint8, tf.uint8])
+        image = tf.reshape(tf.cast(image, tf.float32), (tile, tile, 1))
+        return image, tf.reshape(labels, (tile, tile))
+
+    indices = tf.data.Dataset.range(count) if count else tf.data.Dataset.range(2**62)
+    options = tf.data.Options()
+    options.deterministic = True
+    return (indices.map(wrapped, num_parallel_calls=tf.data.AUTOTUNE)
+            .batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(options))
+
+
+def to_multiple_of_32(image: np.ndarray, labels: np.ndarray, pad_value: int = 0
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Pad bottom/right so both sides are multiples of 32 (labels padded as background)."""
+    h, w = labels.shape
+    ph, pw = -h % 32, -w % 32
+    return (np.pad(image, ((0, ph), (0, pw)), constant_values=pad_value),
+            np.pad(labels, ((0, ph), (0, pw)), constant_values=BACKGROUND))
+
+
+def m2nist_arrays(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """M2NIST `.npy` pairs normalised and padded to 64x96: (N,H,W,1) float32, (N,H,W) uint8."""
+    images, labels = load_m2nist(folder)
+    pairs = [to_multiple_of_32(model_input(im, MODEL_DIGIT_HEIGHT, dark_ink=False), lab)
+             for im, lab in zip(images, labels, strict=True)]
+    return (np.stack([p[0] for p in pairs])[..., None].astype(np.float32),
+            np.stack([p[1] for p in pairs]))
+
+
+def folder_tiles(folder: str | Path, tile: int = TILE, seed: int = 0, scale: float = 1.0
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Random tiles from `images/` + `labels/` of a folder (class-id PNGs matched by stem)."""
+    folder = Path(folder)
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for label_path in sorted((folder / "labels").glob("*.png")):
+        matches = [p for p in (folder / "images").glob(label_path.stem + ".*")]
+        if not matches:
+            continue
+        grey = to_grey(cv2.imread(str(matches[0]), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR))
+        labels = cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED)
+        if scale != 1.0:
+            size = (int(grey.shape[1] * scale), int(grey.shape[0] * scale))
+            grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+            labels = cv2.resize(labels, size, interpolation=cv2.INTER_NEAREST)
+        image = model_input(grey, MODEL_DIGIT_HEIGHT)
+        image, labels = to_multiple_of_32(image, labels)
+        for _ in range(max(1, image.size // (tile * tile))):
+            y = rng.integers(0, max(1, image.shape[0] - tile + 1))
+            x = rng.integers(0, max(1, image.shape[1] - tile + 1))
+            xs.append(image[y : y + tile, x : x + tile])
+            ys.append(labels[y : y + tile, x : x + tile])
+    if not xs:
+        raise FileNotFoundError(f"{folder}: no images/ with matching labels/*.png")
+    return np.stack(xs)[..., None].astype(np.float32), np.stack(ys)

@@ -1,0 +1,174 @@
+"""Fit an FCN-8 on synthetic pages (and optionally M2NIST / labelled folders).
+
+Weighted cross-entropy plus a soft Dice term over the digit classes, Adam with cosine
+decay, early stopping on validation mean digit IoU, a checkpoint every epoch, resumable
+(`keras.callbacks.BackupAndRestore`), a CSV log and a PNG of the curves.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from fcn8_ocr.classes import BACKGROUND, IGNORE, NUM_CLASSES
+
+from .data import MODEL_DIGIT_HEIGHT, TILE, folder_tiles, m2nist_arrays, synth_dataset
+from .model import build_fcn8
+from .sources import SPLIT_SEED, load_digits, split_digits
+
+BACKGROUND_WEIGHT = 0.2
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved next to the checkpoints)."""
+
+    out: str = "runs/default"
+    width: float = 0.5
+    batch_norm: bool = False
+    epochs: int = 50
+    steps_per_epoch: int = 200
+    batch_size: int = 16
+    tile: int = TILE
+    learning_rate: float = 1e-3
+    seed: int = 0
+    m2nist_fraction: float = 0.25
+    val_tiles: int = 256
+    patience: int = 8
+    mnist: str | None = None
+    m2nist: str | None = None
+    folders: list[str] = field(default_factory=list)
+    strategy: str = "default"
+
+
+def segmentation_loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+    """Class-weighted cross-entropy (background down-weighted, IGNORE dropped) + soft Dice."""
+    labels = tf.cast(y_true, tf.int32)
+    valid = tf.cast(labels != IGNORE, tf.float32)
+    safe = tf.where(labels == IGNORE, BACKGROUND, labels)
+    weights = tf.where(safe == BACKGROUND, BACKGROUND_WEIGHT, 1.0) * valid
+    ce = keras.losses.sparse_categorical_crossentropy(safe, y_pred)
+    ce = tf.reduce_sum(ce * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
+    onehot = tf.one_hot(safe, NUM_CLASSES) * valid[..., None]
+    probs = y_pred * valid[..., None]
+    inter = tf.reduce_sum(onehot * probs, axis=(0, 1, 2))[:BACKGROUND]
+    total = tf.reduce_sum(onehot + probs, axis=(0, 1, 2))[:BACKGROUND]
+    present = tf.cast(tf.reduce_sum(onehot, axis=(0, 1, 2))[:BACKGROUND] > 0, tf.float32)
+    dice = (2 * inter + 1.0) / (total + 1.0)
+    dice_loss = 1.0 - tf.reduce_sum(dice * present) / tf.maximum(tf.reduce_sum(present), 1.0)
+    return ce + dice_loss
+
+
+def digit_iou_metric() -> keras.metrics.Metric:
+    """Mean IoU over the ten digit classes, accumulated over the whole validation set."""
+    return keras.metrics.IoU(num_classes=NUM_CLASSES, target_class_ids=list(range(BACKGROUND)),
+                             sparse_y_pred=False, ignore_class=IGNORE, name="digit_iou")
+
+
+def compile_model(model: keras.Model, learning_rate: float, decay_steps: int) -> None:
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.05)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=segmentation_loss,
+                  metrics=[digit_iou_metric()])
+
+
+def _strategy(name: str) -> tf.distribute.Strategy:
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _validation(config: TrainConfig, digits) -> tf.data.Dataset:
+    tiles = list(synth_dataset(digits, config.seed + 1, config.val_tiles, config.tile,
+                               config.m2nist_fraction, count=config.val_tiles).take(1))[0]
+    return tf.data.Dataset.from_tensor_slices(tiles).batch(config.batch_size)
+
+
+def _extra_training_data(config: TrainConfig) -> tf.data.Dataset | None:
+    parts = []
+    if config.m2nist:
+        parts.append(m2nist_arrays(config.m2nist))
+    for folder in config.folders:
+        parts.append(folder_tiles(folder, config.tile, config.seed))
+    if not parts:
+        return None
+    datasets = [tf.data.Dataset.from_tensor_slices(p).shuffle(4096, seed=config.seed).repeat()
+                .batch(config.batch_size) for p in parts]
+    return datasets[0] if len(datasets) == 1 else tf.data.Dataset.sample_from_datasets(
+        datasets, seed=config.seed)
+
+
+def plot_history(csv_path: Path, png_path: Path) -> None:
+    """Loss and validation digit IoU per epoch, from the CSV log."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = np.genfromtxt(csv_path, delimiter=",", names=True)
+    rows = np.atleast_1d(rows)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax1.plot(rows["epoch"], rows["loss"], label="train")
+    ax1.plot(rows["epoch"], rows["val_loss"], label="val")
+    ax1.set_title("loss")
+    ax1.legend()
+    ax2.plot(rows["epoch"], rows["digit_iou"], label="train")
+    ax2.plot(rows["epoch"], rows["val_digit_iou"], label="val")
+    ax2.set_title("mean digit IoU")
+    ax2.legend()
+    for ax in (ax1, ax2):
+        ax.set_xlabel("epoch")
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=90)
+    plt.close(fig)
+
+
+def train(config: TrainConfig, resume: bool = False, verbose: int = 1) -> Path:
+    """Run training; returns the path of the best Keras checkpoint (`best.keras`)."""
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    keras.utils.set_random_seed(config.seed)
+
+    digits = load_digits(config.mnist)
+    train_digits = split_digits(digits, "train")
+    val_digits = split_digits(digits, "val")
+    data = synth_dataset(train_digits, config.seed, config.batch_size, config.tile,
+                         config.m2nist_fraction)
+    extra = _extra_training_data(config)
+    if extra is not None:
+        data = tf.data.Dataset.sample_from_datasets([data, extra], [0.7, 0.3], seed=config.seed)
+    validation = _validation(config, val_digits)
+
+    with _strategy(config.strategy).scope():
+        model = build_fcn8(config.width, batch_norm=config.batch_norm)
+        compile_model(model, config.learning_rate, config.epochs * config.steps_per_epoch)
+
+    if not resume and (out / "backup").exists():
+        raise FileExistsError(f"{out}: an earlier run is there; pass --resume or a new --out")
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(out / "backup")),
+        keras.callbacks.ModelCheckpoint(str(out / "last.keras")),
+        keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor="val_digit_iou",
+                                        mode="max", save_best_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_digit_iou", mode="max",
+                                      patience=config.patience),
+        keras.callbacks.CSVLogger(str(out / "log.csv"), append=True),
+    ]
+    model.fit(data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+              validation_data=validation, callbacks=callbacks, verbose=verbose)
+    plot_history(out / "log.csv", out / "curves.png")
+    meta = {"digit_height": MODEL_DIGIT_HEIGHT, "width": config.width,
+            "digit_source": digits.source, "split_seed": SPLIT_SEED, "seed": config.seed,
+            "tile": config.tile, "params": int(model.count_params())}
+    (out / "training.json").write_text(json.dumps(meta, indent=2))
+    return out / "best.keras"
