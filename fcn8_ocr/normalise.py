@@ -7,6 +7,8 @@ uneven lighting and ink colour taken out.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -46,22 +48,29 @@ def background(bright: np.ndarray, digit_height: float) -> np.ndarray:
     return cv2.blur(cv2.morphologyEx(bright, cv2.MORPH_OPEN, kernel), (k, k))
 
 
-def remove_background(bright: np.ndarray, digit_height: float) -> np.ndarray:
-    """Ink-bright page minus its background, contrast stretched so ink is near 255."""
-    residual = cv2.subtract(bright, background(bright, digit_height))
+def ink_gain(residual: np.ndarray) -> float:
+    """Contrast gain that brings the page's typical ink level to about 230 (1x-4x)."""
     step = max(1, int(np.sqrt(residual.size / 262144)))
     sample = residual[::step, ::step]
     strong = sample[sample > 40]
     if strong.size < 16:
-        return residual
+        return 1.0
     level = float(np.percentile(strong, 90))
-    gain = float(np.clip(230.0 / max(level, 1.0), 1.0, 4.0))
-    return cv2.convertScaleAbs(residual, alpha=gain)
+    return float(np.clip(230.0 / max(level, 1.0), 1.0, 4.0))
+
+
+def remove_background(bright: np.ndarray, digit_height: float) -> np.ndarray:
+    """Ink-bright page minus its background, contrast stretched so ink is near 255."""
+    residual = cv2.subtract(bright, background(bright, digit_height))
+    return cv2.convertScaleAbs(residual, alpha=ink_gain(residual))
+
+
+INK_LEVEL = 115  # half the stretched ink level: a pixel at least half covered by a stroke
 
 
 def ink_mask(flat: np.ndarray) -> np.ndarray:
     """Stroke pixels of a background-removed page: above half the ink level (bool)."""
-    return flat >= 115
+    return flat >= INK_LEVEL
 
 
 def estimate_digit_height(bright: np.ndarray, max_side: int = 1024) -> float | None:
@@ -106,3 +115,47 @@ def model_input(grey: np.ndarray, model_digit_height: float, dark_ink: bool | No
                 ) -> np.ndarray:
     """What the model sees of a grey image already at model scale: ink bright, no background."""
     return remove_background(ink_bright(grey, dark_ink), model_digit_height)
+
+
+@dataclass
+class Normalised:
+    """A page as the model sees it, and what maps it back to the page."""
+
+    image: np.ndarray        # model input: uint8, ink bright, background removed
+    scale: float             # model pixels per page pixel
+    digit_height: float      # the page's digit height in page pixels (given or estimated)
+    dark_ink: bool
+    background: np.ndarray   # paper level at model scale (ink-bright polarity)
+    gain: float
+
+
+def normalise(grey: np.ndarray, model_digit_height: float, digit_height: float | None = None
+              ) -> Normalised:
+    """Scale a grey page so its digits are `model_digit_height` tall and remove the paper."""
+    dark_ink = is_dark_ink(grey)
+    bright = ink_bright(grey, dark_ink)
+    if digit_height is None:
+        digit_height = estimate_digit_height(bright) or model_digit_height
+    scale = model_digit_height / digit_height
+    small = resize(bright, scale)
+    paper = background(small, model_digit_height)
+    residual = cv2.subtract(small, paper)
+    gain = ink_gain(residual)
+    return Normalised(cv2.convertScaleAbs(residual, alpha=gain), scale, float(digit_height),
+                      dark_ink, paper, gain)
+
+
+def page_ink(grey_window: np.ndarray, norm: Normalised, window: tuple[slice, slice]) -> np.ndarray:
+    """Stroke pixels (bool) of a window of the page at full page resolution.
+
+    The paper level comes from the model-scale background, upsampled to the window.
+    """
+    bright = ink_bright(grey_window, norm.dark_ink)
+    ys, xs = window
+    h, w = bright.shape
+    by0, by1 = int(ys.start * norm.scale), int(np.ceil(ys.stop * norm.scale))
+    bx0, bx1 = int(xs.start * norm.scale), int(np.ceil(xs.stop * norm.scale))
+    by1 = min(max(by1, by0 + 1), norm.background.shape[0])
+    bx1 = min(max(bx1, bx0 + 1), norm.background.shape[1])
+    paper = cv2.resize(norm.background[by0:by1, bx0:bx1], (w, h), interpolation=cv2.INTER_LINEAR)
+    return ink_mask(cv2.convertScaleAbs(cv2.subtract(bright, paper), alpha=norm.gain))

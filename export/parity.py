@@ -1,0 +1,35 @@
+"""Every export checks itself: ONNX Runtime against Keras on generated pages."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+MAX_ABS_DIFF = 1e-4
+MIN_SAME_CLASS = 0.999
+
+
+class ParityError(Exception):
+    """The exported model does not reproduce the Keras model."""
+
+
+def check_parity(model: keras.Model, proto: onnx.ModelProto, images: np.ndarray | None = None
+                 ) -> dict:
+    """Compare probabilities and labels; raise ParityError beyond the tolerances."""
+    if images is None:
+        from .convert import parity_inputs
+
+        images = parity_inputs()
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    labels, probabilities = session.run(["labels", "probabilities"], {"image": images})
+    expected = model.predict(images.astype(np.float32), verbose=0)
+    diff = float(np.abs(probabilities - expected).max())
+    same = float((labels == expected.argmax(-1)).mean())
+    report = {"max_abs_diff": diff, "same_class": same, "images": int(len(images)),
+              "shape": list(images.shape)}
+    if diff > MAX_ABS_DIFF or same < MIN_SAME_CLASS:
+        raise ParityError(f"ONNX differs from Keras: max |dp| {diff:.2e} (limit {MAX_ABS_DIFF}),"
+                          f" same class {same:.4%} (limit {MIN_SAME_CLASS:.1%})")
+    return report

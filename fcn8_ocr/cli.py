@@ -1,0 +1,217 @@
+"""`fcn8-ocr` command line: one verb per job; options are parsed here, work is done elsewhere.
+
+Exit codes: 0 all fine, 1 some inputs failed, 2 usage error, 3 model error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+EXIT_OK, EXIT_INPUTS_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
+TRAIN_HINT = "this command needs the training extra: pip install 'fcn8-ocr[train]'"
+
+
+def _require_train_extra() -> None:
+    """Exit with a one-line hint when TensorFlow (or the other training packages) are absent."""
+    import importlib.util
+
+    missing = [m for m in ("tensorflow", "mlxtend") if importlib.util.find_spec(m) is None]
+    if missing:
+        click.echo(f"error: {TRAIN_HINT} (missing: {', '.join(missing)})", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fcn8-ocr")
+def main() -> None:
+    """Segment handwritten digits on scanned pages and crop them for a recognizer."""
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder (crops/, results.jsonl, errors.jsonl, ...).")
+@click.option("--model", type=click.Path(dir_okay=False), default=None,
+              help="ONNX model (default: the bundled model).")
+@click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="onnxruntime execution provider; cuda never falls back.")
+@click.option("--threads", type=int, default=0, help="Threads per worker (0: cores / workers).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes, each with its own session.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Tiles per inference call.")
+@click.option("--tile", type=click.IntRange(min=64), default=768, show_default=True,
+              help="Tile side in model pixels for large pages.")
+@click.option("--digit-height", type=click.FloatRange(min=4), default=None,
+              help="Digit height in page pixels (default: estimated per page).")
+@click.option("--pad", type=click.IntRange(min=0), default=4, show_default=True,
+              help="Pixels added around each crop.")
+@click.option("--labels", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=None, help="Folder of ground-truth class-id PNGs matched by stem.")
+@click.option("--dpi", type=float, default=300.0, show_default=True, help="PDF render resolution.")
+@click.option("--save-masks", is_flag=True, help="Write masks/<page>.png (class ids, page size).")
+@click.option("--save-overlay", is_flag=True, help="Write overlays/<page>.png for a person.")
+@click.option("--no-refine", is_flag=True, help="Keep the model's masks; do not cut them to the ink.")
+@click.option("--resume", is_flag=True, help="Skip pages already complete in results.jsonl.")
+@click.option("--engine", type=click.Choice(["local"]), default="local", show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str, threads: int,
+            workers: int, batch_size: int, tile: int, digit_height: float | None, pad: int,
+            labels: Path | None, dpi: float, save_masks: bool, save_overlay: bool,
+            no_refine: bool, resume: bool, engine: str, quiet: bool) -> None:
+    """Segment INPUTS (files, folders, globs) and write digit crops under --out."""
+    from .batch import JobConfig, run_job
+    from .infer import ModelError, Segmenter
+    from .pipeline import Options
+    from .report import print_summary
+
+    try:
+        probe = Segmenter(model, provider, 1)
+    except ModelError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_MODEL)
+    options = Options(digit_height=digit_height, tile=tile, batch_size=batch_size,
+                      refine=not no_refine)
+    config = JobConfig(list(inputs), out, model, provider, threads, workers, options, labels, pad,
+                       dpi, save_masks, save_overlay, resume, quiet)
+    summary = run_job(config)
+    print_summary(summary, config, probe.info.classes, quiet)
+    sys.exit(EXIT_INPUTS_FAILED if summary.errors else EXIT_OK)
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False), required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def info(model: str | None, as_json: bool) -> None:
+    """Print a model's inputs, outputs, opset, size and metadata (default: bundled model)."""
+    from .infer import ModelError
+    from .report import model_summary
+
+    try:
+        summary = model_summary(model)
+    except ModelError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_MODEL)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, sort_keys=True))
+        return
+    for key, value in summary.items():
+        if isinstance(value, dict | list):
+            value = json.dumps(value, sort_keys=True)
+        click.echo(f"{key:>16}: {value}")
+
+
+@main.command()
+@click.option("--kind", type=click.Choice(["m2nist", "document"]), required=True)
+@click.option("--count", type=click.IntRange(min=1), required=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--split", type=click.Choice(["train", "val", "test", "all"]), default="test",
+              show_default=True, help="Which digits (disjoint by source image) to draw from.")
+@click.option("--mnist", type=click.Path(exists=True), default=None,
+              help="MNIST files (mnist.npz or IDX) instead of the bundled 5,000 digits.")
+@click.option("--size", type=(int, int), default=(1240, 1754), show_default=True,
+              help="Document page width and height in pixels.")
+@click.option("--digit-height", type=(float, float), default=(15.0, 120.0), show_default=True,
+              help="Range of handwritten digit heights on document pages.")
+def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | None,
+          size: tuple[int, int], digit_height: tuple[float, float]) -> None:
+    """Write synthetic images/ + labels/ (and M2NIST .npy files for --kind m2nist)."""
+    _require_train_extra()
+    from .train.synthesize import write_synthetic
+
+    write_synthetic(kind, count, out, seed, split, mnist, size, digit_height)
+    click.echo(f"wrote {count} {kind} images to {out}")
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False), default="runs/default", show_default=True)
+@click.option("--width", type=float, default=0.5, show_default=True,
+              help="Filter multiplier (1.0 = the course lab's FCN-8).")
+@click.option("--batch-norm", is_flag=True, help="Batch normalisation after each convolution.")
+@click.option("--epochs", type=int, default=50, show_default=True)
+@click.option("--steps", "steps_per_epoch", type=int, default=200, show_default=True)
+@click.option("--batch-size", type=int, default=16, show_default=True)
+@click.option("--tile", type=int, default=128, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--val-tiles", type=int, default=256, show_default=True)
+@click.option("--patience", type=int, default=8, show_default=True)
+@click.option("--mnist", type=click.Path(exists=True), default=None,
+              help="MNIST files instead of the bundled 5,000 digits.")
+@click.option("--m2nist", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder with M2NIST combined.npy + segmented.npy to mix in.")
+@click.option("--folder", "folders", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Folder of images/ + labels/ to mix in (repeatable).")
+@click.option("--strategy", type=click.Choice(["default", "mirrored", "multi-worker"]),
+              default="default", show_default=True, help="tf.distribute strategy.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch.")
+@click.option("--quiet", "-q", is_flag=True, help="One line per epoch instead of a progress bar.")
+def train(resume: bool, quiet: bool, **kwargs: object) -> None:
+    """Train an FCN-8 on synthetic document pages and M2NIST-style images."""
+    _require_train_extra()
+    from .train.fit import TrainConfig
+    from .train.fit import train as run_training
+
+    kwargs["folders"] = list(kwargs["folders"])  # type: ignore[arg-type]
+    best = run_training(TrainConfig(**kwargs), resume=resume, verbose=2 if quiet else 1)
+    click.echo(f"best checkpoint: {best}")
+
+
+@main.command()
+@click.option("--model", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A .keras checkpoint or an .onnx model.")
+@click.option("--data", required=True, type=click.Path(exists=True),
+              help="Folder with images/ + labels/, or with M2NIST combined.npy + segmented.npy.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for metrics.json, confusion.csv/png, metrics.png.")
+@click.option("--digit-height", type=click.FloatRange(min=4), default=None,
+              help="Digit height in page pixels (default: estimated per page).")
+@click.option("--no-refine", is_flag=True, help="Score the model's masks without ink refinement.")
+@click.option("--limit", type=int, default=None, help="Evaluate the first N images only.")
+def evaluate(model: str, data: str, out: Path | None, digit_height: float | None,
+             no_refine: bool, limit: int | None) -> None:
+    """Per-class IoU and Dice (dataset totals), mean over digits, pixel accuracy."""
+    if model.endswith(".keras"):
+        _require_train_extra()
+    from .evaluate import evaluate as run_evaluation
+    from .infer import ModelError
+    from .metrics import format_table
+
+    try:
+        report = run_evaluation(model, data, out, digit_height, not no_refine, limit)
+    except ModelError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_MODEL)
+    click.echo(format_table(report))
+    click.echo(f"images: {report['images']}")
+
+
+@main.command()
+@click.option("--weights", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Keras checkpoint (.keras) from `fcn8-ocr train`.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--opset", type=int, default=17, show_default=True)
+@click.option("--probabilities", is_flag=True, help="Also output per-class probabilities.")
+@click.option("--metrics", "metrics_path", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="JSON of evaluation figures to store in the metadata.")
+def export(weights: str, out: Path, opset: int, probabilities: bool,
+           metrics_path: str | None) -> None:
+    """Convert a Keras checkpoint to ONNX (uint8 image in; labels, scores out)."""
+    _require_train_extra()
+    from .export.convert import export_checkpoint
+    from .export.parity import ParityError
+
+    try:
+        report = export_checkpoint(weights, out, opset, probabilities, metrics_path)
+    except ParityError as exc:
+        click.echo(f"error: {exc}; nothing written", err=True)
+        sys.exit(EXIT_MODEL)
+    click.echo(f"wrote {out} (parity: max |dp| {report['max_abs_diff']:.1e}, "
+               f"same class {report['same_class']:.4%})")

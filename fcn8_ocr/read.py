@@ -1,0 +1,214 @@
+"""Read pages: files, folders (recursive) and glob patterns; images, multi-page TIFF,
+PDF (optional pypdfium2), M2NIST `.npy`; and ground-truth label masks."""
+
+from __future__ import annotations
+
+import glob
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .classes import BACKGROUND, IGNORE
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+PAGE_SUFFIXES = IMAGE_SUFFIXES | {".pdf", ".npy"}
+MAX_PIXELS = 400_000_000  # larger than an A0 scan at 600 dpi
+_ALPHA_SUFFIXES = {".png", ".tif", ".tiff", ".webp"}
+
+
+class InputError(Exception):
+    """A page source that cannot be read; str() is a one-line reason naming the file."""
+
+    def __init__(self, path: Path | str, cause: str) -> None:
+        super().__init__(f"{path}: {cause}")
+        self.path = str(path)
+        self.cause = cause
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file and the unique, filesystem-safe name its outputs are derived from."""
+
+    path: Path
+    name: str
+
+
+@dataclass
+class Page:
+    """One decoded page (BGR, grey or BGRA; 8 or 16 bit) and, when known, its label map."""
+
+    source: Path
+    name: str
+    number: int
+    image: np.ndarray
+    labels: np.ndarray | None = None
+
+
+def safe_name(relative: str) -> str:
+    """A file-name stem from a relative path: separators become '__', no traversal."""
+    parts = [p for p in Path(relative).with_suffix("").parts if p not in ("", ".", "..", "/")]
+    name = "__".join(re.sub(r"[^A-Za-z0-9._-]", "_", p) for p in parts).lstrip(".")
+    return name or "page"
+
+
+def expand_inputs(inputs: list[str]) -> tuple[list[Source], list[InputError]]:
+    """Page files named by `inputs` (files, folders searched recursively, globs), sorted,
+    each once, with collision-free names; plus errors for inputs that match nothing."""
+    found: dict[Path, str] = {}
+    errors: list[InputError] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            matches = [(p, p.relative_to(path).as_posix()) for p in sorted(path.rglob("*"))
+                       if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES
+                       and p.name != "segmented.npy"]
+        elif path.exists():
+            matches = [(path, path.name)]
+        else:
+            matches = [(Path(p), Path(p).name) for p in sorted(glob.glob(item, recursive=True))
+                       if Path(p).is_file()]
+            if not matches:
+                errors.append(InputError(item, "no such file, folder or matching pattern"))
+        for p, relative in matches:
+            found.setdefault(p.resolve(), relative)
+    sources, used = [], set()
+    for path, relative in sorted(found.items(), key=lambda kv: (kv[1], str(kv[0]))):
+        name = safe_name(relative)
+        if name in used:
+            name = safe_name(relative.replace(".", "_"))
+        base, n = name, 2
+        while name in used:
+            name, n = f"{base}~{n}", n + 1
+        used.add(name)
+        sources.append(Source(path, name))
+    return sources, errors
+
+
+def _decode(path: Path, data: bytes) -> list[np.ndarray]:
+    buf = np.frombuffer(data, np.uint8)
+    flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR  # EXIF orientation is applied
+    if path.suffix.lower() in (".tif", ".tiff"):
+        ok, pages = cv2.imdecodemulti(buf, flags)
+        return list(pages) if ok else []
+    image = cv2.imdecode(buf, flags)
+    if image is None:
+        return []
+    if path.suffix.lower() in _ALPHA_SUFFIXES:
+        raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+        if raw is not None and raw.ndim == 3 and raw.shape[2] == 4 and raw.shape[:2] == image.shape[:2]:
+            image = _flatten_alpha(raw)
+    return [image]
+
+
+def _flatten_alpha(bgra: np.ndarray) -> np.ndarray:
+    """Composite a BGRA image onto white paper."""
+    top = np.iinfo(bgra.dtype).max
+    alpha = bgra[..., 3:4].astype(np.float32) / top
+    bgr = bgra[..., :3].astype(np.float32) * alpha + top * (1 - alpha)
+    return bgr.astype(bgra.dtype)
+
+
+def _read_pdf(path: Path, dpi: float) -> Iterator[np.ndarray]:
+    try:
+        import pypdfium2 as pdfium
+    except ImportError as exc:
+        raise InputError(path, "PDF support needs pypdfium2: pip install 'fcn8-ocr[pdf]'") from exc
+    try:
+        document = pdfium.PdfDocument(str(path))
+    except Exception as exc:  # pdfium raises its own error types
+        raise InputError(path, f"cannot open PDF ({exc})") from exc
+    try:
+        for index in range(len(document)):
+            bitmap = document[index].render(scale=dpi / 72.0, grayscale=True)
+            yield np.array(bitmap.to_numpy()[..., 0] if bitmap.to_numpy().ndim == 3
+                           else bitmap.to_numpy())
+    finally:
+        document.close()
+
+
+def _read_npy(path: Path) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    try:
+        images = np.load(path, mmap_mode="r")
+    except Exception as exc:
+        raise InputError(path, f"not a readable .npy array ({exc})") from exc
+    if images.ndim == 2:
+        images = images[None]
+    if images.ndim != 3:
+        raise InputError(path, f"expected images (N,H,W), got shape {images.shape}")
+    masks = None
+    segmented = path.with_name("segmented.npy")
+    if segmented.is_file():
+        masks = np.load(segmented, mmap_mode="r")
+        if masks.shape[:3] != images.shape or masks.shape[3] != 11:
+            raise InputError(segmented, f"shape {masks.shape} does not match {images.shape}")
+    for i in range(len(images)):
+        image = np.asarray(images[i])
+        if image.dtype != np.uint8:
+            image = np.clip(image * (255.0 if image.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+        labels = None
+        if masks is not None:
+            onehot = np.asarray(masks[i]) > 0.5
+            labels = np.argmax(onehot, axis=-1).astype(np.uint8)
+            labels[onehot.sum(axis=-1) != 1] = IGNORE
+        yield image, labels
+
+
+def read_pages(source: Source, dpi: float = 300.0) -> Iterator[Page]:
+    """Decode every page of `source`; raises InputError with a one-line cause."""
+    path = source.path
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(path, f"cannot read ({exc.strerror})") from exc
+    if size == 0:
+        raise InputError(path, "empty file (0 bytes)")
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        for n, image in enumerate(_read_pdf(path, dpi), 1):
+            yield Page(path, f"{source.name}_p{n:03d}", n, image)
+        return
+    if suffix == ".npy":
+        for n, (image, labels) in enumerate(_read_npy(path), 1):
+            yield Page(path, f"{source.name}_{n:05d}", n, image, labels)
+        return
+    data = path.read_bytes()
+    try:
+        images = _decode(path, data)
+    except cv2.error as exc:
+        raise InputError(path, f"cannot decode image ({str(exc).strip().splitlines()[-1]})") from exc
+    if not images:
+        raise InputError(path, "not a readable image (corrupt, truncated or unsupported format)")
+    many = len(images) > 1
+    for n, image in enumerate(images, 1):
+        h, w = image.shape[:2]
+        if h * w > MAX_PIXELS or min(h, w) < 8:
+            raise InputError(path, f"unusable dimensions {w}x{h}")
+        yield Page(path, f"{source.name}_p{n:03d}" if many else source.name, n, image)
+
+
+def read_label_map(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """A class-id label PNG that must match the page's `shape` (H, W)."""
+    labels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if labels is None:
+        raise InputError(path, "label file is not a readable PNG")
+    if labels.ndim != 2 or labels.dtype != np.uint8:
+        raise InputError(path, "label file must be a single-channel 8-bit PNG of class ids")
+    if labels.shape != tuple(shape):
+        raise InputError(path, f"label size {labels.shape[::-1]} differs from page {shape[::-1]}")
+    bad = (labels > BACKGROUND) & (labels != IGNORE)
+    if bad.any():
+        raise InputError(path, f"label values must be 0-{BACKGROUND} or {IGNORE}")
+    return labels
+
+
+def find_labels(labels_dir: Path, page: Page) -> Path | None:
+    """The label PNG for `page` in `labels_dir`, matched by page name or file stem."""
+    for stem in (page.name, page.source.stem, page.name.split("__")[-1]):
+        candidate = labels_dir / f"{stem}.png"
+        if candidate.is_file():
+            return candidate
+    return None

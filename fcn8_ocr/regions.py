@@ -1,0 +1,115 @@
+"""Digit regions from a label map: components, class vote, touching-digit split,
+reading order (lines, position in line) and digit strings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class Region:
+    """One digit region. Box (x, y, w, h) and mask are in the coordinates of the map it
+    was found in; `mask` covers the box."""
+
+    digit: int
+    confidence: float
+    box: tuple[int, int, int, int]
+    mask: np.ndarray
+    line: int = 0
+    position: int = 0
+
+    @property
+    def area(self) -> int:
+        return int(self.mask.sum())
+
+
+def _x_overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    lo, hi = max(a[0], b[0]), min(a[0] + a[2], b[0] + b[2])
+    return max(0, hi - lo) / max(1, min(a[2], b[2]))
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(mask)
+    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+def extract_regions(labels: np.ndarray, scores: np.ndarray, digit_height: float,
+                    background: int, min_area_ratio: float = 0.04) -> list[Region]:
+    """Digit regions of a label map whose digits are about `digit_height` px tall.
+
+    Components of non-background pixels smaller than `min_area_ratio * digit_height**2` or
+    shorter than a third of a digit are dropped. A component's class is the majority vote
+    of its pixels; when two classes each hold a large, side-by-side part (touching digits
+    of different classes), each part becomes its own region.
+    """
+    foreground = (labels != background).astype(np.uint8)
+    count, components, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
+    min_area = min_area_ratio * digit_height**2
+    regions = []
+    for i in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if area < min_area or h < digit_height / 3:
+            continue
+        window = (slice(y, y + h), slice(x, x + w))
+        mask = components[window] == i
+        classes = labels[window][mask]
+        votes = np.bincount(classes, minlength=background)[:background]
+        major = [c for c in np.argsort(votes)[::-1]
+                 if votes[c] >= max(min_area, 0.25 * area)]
+        parts = [(c, mask & (labels[window] == c)) for c in major]
+        boxes = [_box(m) for _, m in parts]
+        side_by_side = len(parts) > 1 and all(
+            _x_overlap(boxes[a], boxes[b]) < 0.5
+            for a in range(len(parts)) for b in range(a + 1, len(parts)))
+        if not side_by_side:
+            parts = [(int(np.argmax(votes)), mask)]
+        for digit, part in parts:
+            share = votes[digit] / max(1, area) if len(parts) == 1 else 1.0
+            conf = float(scores[window][part & (labels[window] == digit)].mean()) * share
+            bx, by, bw, bh = _box(part)
+            regions.append(Region(int(digit), round(conf, 4), (x + bx, y + by, bw, bh),
+                                  part[by : by + bh, bx : bx + bw]))
+    return order_regions(regions)
+
+
+def order_regions(regions: list[Region]) -> list[Region]:
+    """Sort into reading order: lines top to bottom (vertical overlap), left to right."""
+    lines: list[list[Region]] = []
+    for region in sorted(regions, key=lambda r: r.box[1] + r.box[3] / 2):
+        centre = region.box[1] + region.box[3] / 2
+        for line in lines:
+            top = min(r.box[1] for r in line)
+            bottom = max(r.box[1] + r.box[3] for r in line)
+            if top <= centre <= bottom:
+                line.append(region)
+                break
+        else:
+            lines.append([region])
+    ordered = []
+    for n, line in enumerate(lines, 1):
+        for k, region in enumerate(sorted(line, key=lambda r: r.box[0]), 1):
+            region.line, region.position = n, k
+            ordered.append(region)
+    return ordered
+
+
+def digit_strings(regions: list[Region], gap_ratio: float = 0.8) -> list[dict]:
+    """Per line, the digit strings in reading order: neighbours closer than `gap_ratio`
+    times their height belong to one string."""
+    out = []
+    for line_no in sorted({r.line for r in regions}):
+        line = [r for r in regions if r.line == line_no]
+        strings, current = [], [line[0]]
+        for prev, region in zip(line, line[1:], strict=False):
+            gap = region.box[0] - (prev.box[0] + prev.box[2])
+            if gap > gap_ratio * max(prev.box[3], region.box[3]):
+                strings.append(current)
+                current = []
+            current.append(region)
+        strings.append(current)
+        texts = ["".join(str(r.digit) for r in s) for s in strings]
+        out.append({"line": line_no, "text": " ".join(texts), "strings": texts})
+    return out
