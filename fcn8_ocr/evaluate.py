@@ -20,7 +20,6 @@ def labelled_pages(data: str | Path, limit: int | None = None) -> Iterator[Page]
     """Pages with labels from M2NIST .npy files or a folder of images/ + labels/."""
     data = Path(data)
     combined = data / "combined.npy" if data.is_dir() else data
-    count = 0
     if combined.suffix == ".npy" and combined.is_file():
         pages: Iterator[Page] = read_pages(Source(combined, combined.stem))
     else:
@@ -33,11 +32,10 @@ def labelled_pages(data: str | Path, limit: int | None = None) -> Iterator[Page]
                     page.labels = read_label_map(label_path, page.image.shape[:2])
                     yield page
         pages = from_folder()
-    for page in pages:
+    for count, page in enumerate(pages, 1):
         if page.labels is None:
             raise InputError(page.source, "no labels for this image (segmented.npy missing?)")
         yield page
-        count += 1
         if limit is not None and count >= limit:
             return
 
