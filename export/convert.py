@@ -8,7 +8,6 @@ returns `labels` uint8 [N, H, W] (argmax inside the graph) and `scores` float32
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -19,12 +18,9 @@ import tensorflow as tf
 import tf2onnx
 
 import fcn8_ocr
-from fcn8_ocr.classes import BACKGROUND, CLASS_NAMES, IGNORE
-from fcn8_ocr.infer import META_PREFIX
 
+from .metadata import contract_metadata, set_metadata
 from .parity import check_parity
-
-STRIDE = 32
 
 
 def wrap(model: keras.Model) -> tf.function:
@@ -61,41 +57,6 @@ def _name_dims(proto: onnx.ModelProto) -> None:
         for dim, name in zip(dims, ("batch", "height", "width"), strict=False):
             if not dim.dim_value:
                 dim.dim_param = name
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def contract_metadata(digit_height: float, training: dict | None = None,
-                      metrics: dict | None = None) -> dict[str, object]:
-    """The `fcn8_ocr.*` metadata_props the runner reads (values are JSON)."""
-    return {
-        "classes": list(CLASS_NAMES),
-        "background_id": BACKGROUND,
-        "ignore_id": IGNORE,
-        "input_polarity": "ink_bright",
-        "normalisation": "background_removed",
-        "input_multiple": STRIDE,
-        "stride": STRIDE,
-        "digit_height": digit_height,
-        "training": training or {},
-        "metrics": metrics or {},
-        "version": fcn8_ocr.__version__,
-        "git_commit": git_commit(),
-    }
-
-
-def set_metadata(proto: onnx.ModelProto, metadata: dict[str, object]) -> None:
-    keep = [p for p in proto.metadata_props if not p.key.startswith(META_PREFIX)]
-    del proto.metadata_props[:]
-    proto.metadata_props.extend(keep)
-    for key, value in metadata.items():
-        proto.metadata_props.add(key=META_PREFIX + key, value=json.dumps(value, sort_keys=True))
 
 
 def export_onnx(model: keras.Model, out: str | Path, digit_height: float, opset: int = 17,

