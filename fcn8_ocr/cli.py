@@ -21,7 +21,13 @@ def _require_train_extra() -> None:
     """Exit with a one-line hint when TensorFlow (or the other training packages) are absent."""
     import importlib.util
 
-    missing = [m for m in ("tensorflow", "mlxtend") if importlib.util.find_spec(m) is None]
+    def absent(module: str) -> bool:
+        try:
+            return importlib.util.find_spec(module) is None
+        except (ImportError, ValueError):
+            return True
+
+    missing = [m for m in ("tensorflow", "tf2onnx", "mlxtend") if absent(m)]
     if missing:
         click.echo(f"error: {TRAIN_HINT} (missing: {', '.join(missing)})", err=True)
         sys.exit(EXIT_USAGE)

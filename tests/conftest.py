@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper
-
 from fcn8_ocr.export.metadata import contract_metadata, set_metadata
+from onnx import TensorProto, helper
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

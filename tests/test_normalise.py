@@ -1,5 +1,6 @@
 import cv2
 import numpy as np
+from fcn8_ocr.train.synth import document_page
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,7 +12,6 @@ from fcn8_ocr.normalise import (
     to_grey,
 )
 from fcn8_ocr.tile import cut, plan_tiles
-from fcn8_ocr.train.synth import document_page
 
 
 def test_grey_from_every_layout():

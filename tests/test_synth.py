@@ -1,8 +1,8 @@
 import cv2
 import numpy as np
+from fcn8_ocr.train.synth import document_page, m2nist_sample
 
 from fcn8_ocr.classes import BACKGROUND
-from fcn8_ocr.train.synth import document_page, m2nist_sample
 
 
 def test_document_page_is_deterministic_per_seed(digits):

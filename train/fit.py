@@ -130,9 +130,20 @@ def plot_history(csv_path: Path, png_path: Path) -> None:
     plt.close(fig)
 
 
-def train(config: TrainConfig, resume: bool = False, verbose: int = 1) -> Path:
-    """Run training; returns the path of the best Keras checkpoint (`best.keras`)."""
+def _logged_epochs(csv_path: Path) -> int:
+    return max(0, len(csv_path.read_text().splitlines()) - 1) if csv_path.is_file() else 0
+
+
+def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
+          callbacks: list[keras.callbacks.Callback] | None = None) -> Path:
+    """Run training; returns the path of the best Keras checkpoint (`best.keras`).
+
+    `resume` continues an interrupted run from its last epoch backup, or a finished
+    run (for more `epochs`) from `last.keras` with its optimizer state.
+    """
     out = Path(config.out)
+    if not resume and (out / "log.csv").exists():
+        raise FileExistsError(f"{out}: an earlier run is there; pass --resume or a new --out")
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
     random.seed(config.seed)
@@ -149,12 +160,15 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1) -> Path:
         data = tf.data.Dataset.sample_from_datasets([data, extra], [0.7, 0.3], seed=config.seed)
     validation = _validation(config, val_digits)
 
+    initial_epoch = 0
     with _strategy(config.strategy).scope():
         model = build_fcn8(config.width, batch_norm=config.batch_norm)
         compile_model(model, config.learning_rate, config.epochs * config.steps_per_epoch)
+        if resume and not (out / "backup").exists() and (out / "last.keras").exists():
+            model = keras.models.load_model(out / "last.keras",
+                                            custom_objects={"segmentation_loss": segmentation_loss})
+            initial_epoch = _logged_epochs(out / "log.csv")
 
-    if not resume and (out / "backup").exists():
-        raise FileExistsError(f"{out}: an earlier run is there; pass --resume or a new --out")
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "backup")),
         keras.callbacks.ModelCheckpoint(str(out / "last.keras")),
@@ -163,9 +177,11 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1) -> Path:
         keras.callbacks.EarlyStopping(monitor="val_digit_iou", mode="max",
                                       patience=config.patience),
         keras.callbacks.CSVLogger(str(out / "log.csv"), append=True),
+        *(callbacks or []),
     ]
     model.fit(data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-              validation_data=validation, callbacks=callbacks, verbose=verbose)
+              initial_epoch=initial_epoch, validation_data=validation, callbacks=callbacks,
+              verbose=verbose)
     plot_history(out / "log.csv", out / "curves.png")
     meta = {"digit_height": MODEL_DIGIT_HEIGHT, "width": config.width,
             "digit_source": digits.source, "split_seed": SPLIT_SEED, "seed": config.seed,

@@ -1,0 +1,177 @@
+"""Real TensorFlow training (tiny model, few steps) -> real tf2onnx export -> onnxruntime."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def keras_callback_base():
+    import keras
+
+    return keras.callbacks.Callback
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from fcn8_ocr.train.fit import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("run")
+    config = TrainConfig(out=str(out), width=0.125, epochs=2, steps_per_epoch=3, batch_size=4,
+                         tile=64, val_tiles=8, learning_rate=3e-3)
+    best = train(config, verbose=0)
+    assert best.is_file()
+    return out
+
+
+def test_training_writes_checkpoints_log_and_curves(tiny_run: Path):
+    rows = (tiny_run / "log.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch") and len(rows) == 3
+    assert (tiny_run / "curves.png").stat().st_size > 1000
+    meta = json.loads((tiny_run / "training.json").read_text())
+    assert meta["digit_height"] == 24.0 and meta["params"] > 1000
+
+
+class Interrupt(keras_callback_base()):
+    """Stops training after the first epoch, as a killed process would."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+
+def test_interrupted_run_resumes_from_its_last_epoch(tmp_path: Path):
+    from fcn8_ocr.train.fit import TrainConfig, train
+
+    config = TrainConfig(out=str(tmp_path / "run"), width=0.125, epochs=3, steps_per_epoch=2,
+                         batch_size=4, tile=64, val_tiles=8)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, verbose=0, callbacks=[Interrupt()])
+    with pytest.raises(FileExistsError):
+        train(config, verbose=0)
+    train(config, resume=True, verbose=0)
+    epochs = [line.split(",")[0] for line in (tmp_path / "run" / "log.csv").read_text().splitlines()[1:]]
+    assert epochs == ["0", "1", "2"]  # epoch 0 was not run twice
+
+
+def test_finished_run_extends_with_resume(tiny_run: Path):
+    from fcn8_ocr.train.fit import TrainConfig, train
+
+    config = json.loads((tiny_run / "config.json").read_text())
+    config["epochs"] = 3
+    train(TrainConfig(**config), resume=True, verbose=0)
+    epochs = [line.split(",")[0] for line in (tiny_run / "log.csv").read_text().splitlines()[1:]]
+    assert epochs == ["0", "1", "2"]
+
+
+def test_build_fcn8_shapes_and_lab_width():
+    from fcn8_ocr.train.model import build_fcn8
+
+    model = build_fcn8(width=0.125)
+    out = model.predict(np.zeros((2, 64, 96, 1), np.float32), verbose=0)
+    assert out.shape == (2, 64, 96, 11)
+    assert np.allclose(out.sum(-1), 1.0, atol=1e-5)
+    assert build_fcn8(width=1.0).count_params() > 3_000_000  # the lab's filter counts
+    assert build_fcn8().count_params() <= 1_500_000  # the default fits the budget
+
+
+def test_export_round_trip_and_contract(tiny_run: Path, tmp_path: Path):
+    from fcn8_ocr.export.convert import export_checkpoint, load_keras, parity_inputs
+
+    out = tmp_path / "tiny.onnx"
+    report = export_checkpoint(tiny_run / "best.keras", out)
+    assert report["max_abs_diff"] <= 1e-4 and report["same_class"] >= 0.999
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (inp,) = session.get_inputs()
+    assert (inp.name, inp.type, inp.shape) == ("image", "tensor(uint8)", ["batch", "height", "width", 1])
+    assert [o.name for o in session.get_outputs()] == ["labels", "scores"]
+    # dynamic batch, height and width: same labels as Keras on other shapes
+    model = load_keras(tiny_run / "best.keras")
+    images = parity_inputs(seed=9, count=3, size=(96, 224))
+    labels, scores = session.run(None, {"image": images})
+    expected = model.predict(images.astype(np.float32), verbose=0)
+    assert labels.dtype == np.uint8 and labels.shape == (3, 96, 224)
+    assert (labels == expected.argmax(-1)).mean() >= 0.999
+    assert np.abs(scores - expected.max(-1)).max() <= 1e-4
+    meta = session.get_modelmeta().custom_metadata_map
+    for key in ("classes", "background_id", "input_polarity", "stride", "digit_height",
+                "training", "metrics", "version", "git_commit"):
+        json.loads(meta[f"fcn8_ocr.{key}"])
+    info = subprocess.run([sys.executable, "-m", "fcn8_ocr", "info", str(out), "--json"],
+                          capture_output=True, text=True, check=True)
+    assert json.loads(info.stdout)["metadata"]["digit_height"] == 24.0
+
+
+def test_export_refuses_a_model_that_disagrees(tiny_run: Path, tmp_path: Path):
+    from fcn8_ocr.export.convert import export_onnx, load_keras
+    from fcn8_ocr.export.parity import ParityError, check_parity
+    from fcn8_ocr.train.model import build_fcn8
+
+    model = load_keras(tiny_run / "best.keras")
+    out = tmp_path / "good.onnx"
+    export_onnx(model, out, 24.0, probabilities=True)
+    other = build_fcn8(width=0.125)  # fresh weights: a different function
+    with pytest.raises(ParityError):
+        check_parity(other, onnx.load(out))
+    # and export_onnx writes nothing when parity fails
+    broken = tmp_path / "broken.onnx"
+    original = model.predict
+
+    def drifting_predict(x, **kwargs):
+        return original(x, **kwargs)[..., ::-1]
+
+    model.predict = drifting_predict
+    with pytest.raises(ParityError):
+        export_onnx(model, broken, 24.0)
+    assert not broken.exists() and not list(tmp_path.glob("broken*"))
+
+
+def test_evaluate_keras_and_onnx_agree(tiny_run: Path, tmp_path: Path, m2nist_set: Path):
+    from fcn8_ocr.export.convert import export_checkpoint
+
+    from fcn8_ocr.evaluate import evaluate
+
+    onnx_path = tmp_path / "tiny.onnx"
+    export_checkpoint(tiny_run / "best.keras", onnx_path)
+    keras_report = evaluate(tiny_run / "best.keras", m2nist_set, limit=8)
+    onnx_report = evaluate(onnx_path, m2nist_set, tmp_path / "eval", limit=8)
+    assert keras_report["images"] == onnx_report["images"] == 8
+    assert keras_report["pixel_accuracy"] == pytest.approx(onnx_report["pixel_accuracy"], abs=1e-3)
+    assert (tmp_path / "eval" / "confusion.png").is_file()
+    cli = subprocess.run([sys.executable, "-m", "fcn8_ocr", "evaluate", "--model", str(onnx_path),
+                          "--data", str(m2nist_set), "--limit", "4"], capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stderr
+    assert "background" in cli.stdout and "images: 4" in cli.stdout
+
+
+def test_docs_standalone_script_runs(tiny_run: Path, tmp_path: Path):
+    """docs/onnx.md's script, exactly as printed there, on a real image file."""
+    from fcn8_ocr.export.convert import export_checkpoint
+
+    onnx_path = tmp_path / "model.onnx"
+    export_checkpoint(tiny_run / "best.keras", onnx_path)
+    text = (ROOT / "docs" / "onnx.md").read_text()
+    script = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    assert "import fcn8_ocr" not in script and "from fcn8_ocr" not in script
+    (tmp_path / "standalone.py").write_text(script)
+    import cv2
+
+    page = np.full((300, 260), 235, np.uint8)
+    cv2.putText(page, "7", (60, 200), cv2.FONT_HERSHEY_SIMPLEX, 5, 30, 14)
+    cv2.imwrite(str(tmp_path / "page.png"), page)
+    result = subprocess.run([sys.executable, str(tmp_path / "standalone.py"), str(onnx_path),
+                             str(tmp_path / "page.png"), str(tmp_path / "labels.png")],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    labels = cv2.imread(str(tmp_path / "labels.png"), cv2.IMREAD_UNCHANGED)
+    assert labels.shape == page.shape and labels.max() <= 10
