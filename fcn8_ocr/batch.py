@@ -129,7 +129,7 @@ def run_job(config: JobConfig) -> Summary:
     else:
         for path in (results_path, errors_path):
             path.unlink(missing_ok=True)
-    sources, missing = expand_inputs(config.inputs)
+    sources, missing = expand_inputs(config.inputs, [config.labels] if config.labels else [])
     for error in missing:
         _record_error(errors_path, {"source": error.path, "error": error.cause}, config, summary)
 

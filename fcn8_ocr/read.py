@@ -55,9 +55,13 @@ def safe_name(relative: str) -> str:
     return name or "page"
 
 
-def expand_inputs(inputs: list[str]) -> tuple[list[Source], list[InputError]]:
+def expand_inputs(inputs: list[str], exclude: list[Path] | None = None
+                  ) -> tuple[list[Source], list[InputError]]:
     """Page files named by `inputs` (files, folders searched recursively, globs), sorted,
-    each once, with collision-free names; plus errors for inputs that match nothing."""
+    each once, with collision-free names; plus errors for inputs that match nothing.
+
+    Files under an `exclude` folder (the ground-truth labels) are never pages."""
+    skip = [p.resolve() for p in exclude or []]
     found: dict[Path, str] = {}
     errors: list[InputError] = []
     for item in inputs:
@@ -74,7 +78,9 @@ def expand_inputs(inputs: list[str]) -> tuple[list[Source], list[InputError]]:
             if not matches:
                 errors.append(InputError(item, "no such file, folder or matching pattern"))
         for p, relative in matches:
-            found.setdefault(p.resolve(), relative)
+            resolved = p.resolve()
+            if not any(resolved.is_relative_to(folder) for folder in skip):
+                found.setdefault(resolved, relative)
     sources, used = [], set()
     for path, relative in sorted(found.items(), key=lambda kv: (kv[1], str(kv[0]))):
         name = safe_name(relative)

@@ -23,20 +23,23 @@ def threshold_model(path: Path, digit_height: float = 24.0) -> Path:
     image = helper.make_tensor_value_info("image", TensorProto.UINT8, ["batch", "height", "width", 1])
     labels = helper.make_tensor_value_info("labels", TensorProto.UINT8, ["batch", "height", "width"])
     scores = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", "height", "width"])
+    def const(name: str, dtype: int, value: float, dims: tuple[int, ...] = ()) -> onnx.NodeProto:
+        tensor = helper.make_tensor(name + "_value", dtype, list(dims), [value])
+        return helper.make_node("Constant", [], [name], value=tensor)
+
     nodes = [
-        helper.make_node("Constant", [], ["axis"], value=helper.make_tensor("a", TensorProto.INT64, [1], [3])),
+        const("axis", TensorProto.INT64, 3, (1,)),
         helper.make_node("Squeeze", ["image", "axis"], ["grey"]),
-        helper.make_node("Constant", [], ["level"], value=helper.make_tensor("l", TensorProto.UINT8, [], [115])),
+        const("level", TensorProto.UINT8, 115),
         helper.make_node("GreaterOrEqual", ["grey", "level"], ["ink"]),
-        helper.make_node("Constant", [], ["digit"],
-                         value=helper.make_tensor("d", TensorProto.UINT8, [], [INK_CLASS])),
-        helper.make_node("Constant", [], ["bg"], value=helper.make_tensor("b", TensorProto.UINT8, [], [10])),
+        const("digit", TensorProto.UINT8, INK_CLASS),
+        const("bg", TensorProto.UINT8, 10),
         helper.make_node("Where", ["ink", "digit", "bg"], ["labels"]),
         helper.make_node("Cast", ["grey"], ["greyf"], to=TensorProto.FLOAT),
-        helper.make_node("Constant", [], ["zero"], value=helper.make_tensor("z", TensorProto.FLOAT, [], [0.0])),
+        const("zero", TensorProto.FLOAT, 0.0),
         helper.make_node("Mul", ["greyf", "zero"], ["zeros"]),
-        helper.make_node("Constant", [], ["one"], value=helper.make_tensor("o", TensorProto.FLOAT, [], [0.9])),
-        helper.make_node("Add", ["zeros", "one"], ["scores"]),
+        const("score", TensorProto.FLOAT, 0.9),
+        helper.make_node("Add", ["zeros", "score"], ["scores"]),
     ]
     graph = helper.make_graph(nodes, "threshold", [image], [labels, scores])
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
