@@ -136,3 +136,45 @@ def test_multipage_tiff_16bit_rgba_and_npy(tmp_path, rule_model, m2nist_set):
         assert len(records[name]["regions"]) == 2, name  # "4" and "2"
         assert records[name]["lines"][0]["text"] == "33" or records[name]["lines"][0]["text"] == "3 3"
     assert (out / "metrics.json").is_file()  # segmented.npy beside combined.npy gives labels
+
+
+def test_workers_give_the_same_results(tmp_path, document_set, rule_model):
+    images = str(document_set / "images")
+    one, two = tmp_path / "one", tmp_path / "two"
+    run_cli("segment", images, "--out", str(one), "--model", str(rule_model), "-q", check_code=0)
+    run_cli("segment", images, "--out", str(two), "--model", str(rule_model), "-q",
+            "--workers", "2", check_code=0)
+    assert (one / "results.jsonl").read_bytes() == (two / "results.jsonl").read_bytes()
+
+
+def test_pdf_pages(tmp_path, rule_model):
+    pytest.importorskip("pypdfium2")
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    pdf = tmp_path / "scan.pdf"
+    with PdfPages(pdf) as doc:
+        for text in ("12", "345"):
+            fig = plt.figure(figsize=(3, 2))
+            fig.text(0.2, 0.3, text, fontsize=60)
+            doc.savefig(fig)
+            plt.close(fig)
+    out = tmp_path / "out"
+    run_cli("segment", str(pdf), "--out", str(out), "--model", str(rule_model), "--dpi", "150",
+            "-q", check_code=0)
+    records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["name"] for r in records] == ["scan_p001", "scan_p002"]
+    assert [len(r["regions"]) for r in records] == [2, 3]
+    assert abs(records[0]["width"] - 450) <= 1  # 3 inch at 150 dpi
+
+
+def test_cuda_request_without_cuda_is_a_model_error(tmp_path, document_set, rule_model):
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this machine has CUDA")
+    result = run_cli("segment", str(document_set / "images"), "--out", str(tmp_path / "o"),
+                     "--model", str(rule_model), "--provider", "cuda", check_code=3)
+    assert "CUDA" in result.stderr and len(result.stderr.strip().splitlines()) == 1
