@@ -26,11 +26,6 @@ class Region:
         return int(self.mask.sum())
 
 
-def _x_overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    lo, hi = max(a[0], b[0]), min(a[0] + a[2], b[0] + b[2])
-    return max(0, hi - lo) / max(1, min(a[2], b[2]))
-
-
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
     ys, xs = np.nonzero(mask)
     return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
@@ -42,8 +37,9 @@ def extract_regions(labels: np.ndarray, scores: np.ndarray, digit_height: float,
 
     Components of non-background pixels smaller than `min_area_ratio * digit_height**2` or
     shorter than a third of a digit are dropped. A component's class is the majority vote
-    of its pixels; when two classes each hold a large, side-by-side part (touching digits
-    of different classes), each part becomes its own region.
+    of its pixels; when several classes each hold at least 30 % of it (touching or
+    overlapping digits of different classes), each becomes its own region, and pixels of
+    minor classes go to the largest.
     """
     foreground = (labels != background).astype(np.uint8)
     count, components, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
@@ -55,22 +51,20 @@ def extract_regions(labels: np.ndarray, scores: np.ndarray, digit_height: float,
             continue
         window = (slice(y, y + h), slice(x, x + w))
         mask = components[window] == i
-        classes = labels[window][mask]
-        votes = np.bincount(classes, minlength=background)[:background]
-        major = [c for c in np.argsort(votes)[::-1]
-                 if votes[c] >= max(min_area, 0.25 * area)]
-        parts = [(c, mask & (labels[window] == c)) for c in major]
-        boxes = [_box(m) for _, m in parts]
-        side_by_side = len(parts) > 1 and all(
-            _x_overlap(boxes[a], boxes[b]) < 0.5
-            for a in range(len(parts)) for b in range(a + 1, len(parts)))
-        if not side_by_side:
+        classes = labels[window]
+        votes = np.bincount(classes[mask], minlength=background)[:background]
+        major = [int(c) for c in np.argsort(votes)[::-1] if votes[c] >= max(min_area, 0.3 * area)]
+        if len(major) <= 1:
             parts = [(int(np.argmax(votes)), mask)]
+        else:
+            minor = mask & ~np.isin(classes, major)
+            parts = [(c, (mask & (classes == c)) | (minor if k == 0 else False))
+                     for k, c in enumerate(major)]
         for digit, part in parts:
-            share = votes[digit] / max(1, area) if len(parts) == 1 else 1.0
-            conf = float(scores[window][part & (labels[window] == digit)].mean()) * share
+            share = votes[digit] / max(1, part.sum())
+            conf = float(scores[window][part & (classes == digit)].mean()) * min(1.0, share)
             bx, by, bw, bh = _box(part)
-            regions.append(Region(int(digit), round(conf, 4), (x + bx, y + by, bw, bh),
+            regions.append(Region(digit, round(conf, 4), (x + bx, y + by, bw, bh),
                                   part[by : by + bh, bx : bx + bw]))
     return order_regions(regions)
 
