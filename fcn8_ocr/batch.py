@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .classes import CLASS_NAMES, NUM_CLASSES
-from .infer import Segmenter, default_threads
+from .infer import default_threads, load_predictor
 from .metrics import confusion, scores
 from .pipeline import Options, segment_pages
 from .read import InputError, Page, Source, expand_inputs, find_labels, read_label_map, read_pages
@@ -75,20 +75,20 @@ _worker: dict = {}
 
 def _init_worker(config: JobConfig, threads: int) -> None:
     _worker["config"] = config
-    _worker["segmenter"] = Segmenter(config.model, config.provider, threads)
+    _worker["predictor"] = load_predictor(config.model, config.provider, threads)
 
 
 def _process_source(source: Source, done: frozenset[str] = frozenset()) -> list[dict]:
     """Read, segment and write every page of one source; returns records and errors."""
     config: JobConfig = _worker["config"]
-    segmenter: Segmenter = _worker["segmenter"]
+    predictor = _worker["predictor"]
     want_mask = config.save_masks or config.labels is not None
     out: list[dict] = []
     try:
         chunk: list[Page] = []
 
         def flush() -> None:
-            results = segment_pages(chunk, segmenter, segmenter.info, config.options,
+            results = segment_pages(chunk, predictor, predictor.info, config.options,
                                     want_mask=want_mask or any(p.labels is not None for p in chunk))
             for result in results:
                 record = write_page(config.out, result, config.pad, config.save_masks,

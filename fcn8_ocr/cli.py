@@ -44,7 +44,7 @@ def main() -> None:
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output folder (crops/, results.jsonl, errors.jsonl, ...).")
 @click.option("--model", type=click.Path(dir_okay=False), default=None,
-              help="ONNX model (default: the bundled model).")
+              help="ONNX model (default: the bundled model); a .keras checkpoint also works.")
 @click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True, help="onnxruntime execution provider; cuda never falls back.")
 @click.option("--threads", type=int, default=0, help="Threads per worker (0: cores / workers).")
@@ -73,12 +73,14 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
             no_refine: bool, resume: bool, engine: str, quiet: bool) -> None:
     """Segment INPUTS (files, folders, globs) and write digit crops under --out."""
     from .batch import JobConfig, run_job
-    from .infer import ModelError, Segmenter
+    from .infer import ModelError, load_predictor
     from .pipeline import Options
     from .report import print_summary
 
+    if model is not None and model.endswith(".keras"):
+        _require_train_extra()
     try:
-        probe = Segmenter(model, provider, 1)
+        probe = load_predictor(model, provider, 1)
     except ModelError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_MODEL)

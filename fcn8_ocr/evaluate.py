@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .classes import CLASS_NAMES, NUM_CLASSES
-from .infer import Segmenter
+from .infer import load_predictor
 from .metrics import confusion, scores
 from .pipeline import Options, segment_pages
 from .read import InputError, Page, Source, read_label_map, read_pages
@@ -40,22 +40,12 @@ def labelled_pages(data: str | Path, limit: int | None = None) -> Iterator[Page]
             return
 
 
-def load_predictor(model: str | Path):
-    """(predictor, ModelInfo) for an .onnx model, or a .keras checkpoint (needs [train])."""
-    if str(model).endswith(".keras"):
-        from .train.keras_predictor import KerasPredictor
-
-        predictor = KerasPredictor(model)
-        return predictor, predictor.info
-    segmenter = Segmenter(model)
-    return segmenter, segmenter.info
-
-
 def evaluate(model: str | Path, data: str | Path, out: Path | None = None,
              digit_height: float | None = None, refine: bool = True, limit: int | None = None,
              chunk: int = 64) -> dict:
     """Dataset-level IoU/Dice of `model` on `data`; writes reports under `out` if given."""
-    predictor, info = load_predictor(model)
+    predictor = load_predictor(model)
+    info = predictor.info
     options = Options(digit_height=digit_height, refine=refine)
     matrix = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
     batch: list[Page] = []

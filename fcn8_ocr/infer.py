@@ -116,3 +116,13 @@ def default_threads(workers: int) -> int:
     """Intra-op threads per worker so that workers x threads does not exceed the cores."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, (cores or 1) // max(1, workers))
+
+
+def load_predictor(model: str | Path | None, provider: str = "auto", threads: int = 0):
+    """A predictor with `info` for an .onnx model (default: bundled), or for a .keras
+    checkpoint (Keras `predict` + numpy argmax; needs the `[train]` extra)."""
+    if model is not None and str(model).endswith(".keras"):
+        from .train.keras_predictor import KerasPredictor
+
+        return KerasPredictor(model)
+    return Segmenter(model, provider, threads)

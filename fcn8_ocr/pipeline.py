@@ -30,6 +30,7 @@ class Options:
 
     digit_height: float | None = None  # page pixels; None = estimate per page
     tile: int = 768                    # model-scale tile side
+    whole_below: int = 1_600_000       # model-scale pages up to this many pixels: one window
     margin: int = 32                   # context kept around each tile's core
     batch_size: int = 8
     refine: bool = True                # cut region masks to the page's own ink
@@ -58,7 +59,8 @@ def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo
     groups: dict[tuple[int, int], list] = defaultdict(list)
     skipped = 0
     for index, image in enumerate(images):
-        for tile in plan_tiles(*image.shape, options.tile, options.margin, info.stride):
+        for tile in plan_tiles(*image.shape, options.tile, options.margin, info.stride,
+                               options.whole_below):
             window = cut(image, tile)
             if window.max() < BLANK_LEVEL:
                 skipped += 1

@@ -36,11 +36,16 @@ def _starts(length: int, tile: int, margin: int) -> list[int]:
     return starts + [length - tile]
 
 
-def plan_tiles(height: int, width: int, tile: int, margin: int, multiple: int = 32) -> list[Tile]:
+def plan_tiles(height: int, width: int, tile: int, margin: int, multiple: int = 32,
+               whole_below: int = 0) -> list[Tile]:
     """Tiles covering a (height, width) image; windows may extend past it (zero padding),
-    up to the next multiple of `multiple`."""
+    up to the next multiple of `multiple`. An image of at most `whole_below` padded pixels
+    is one window: overlapping tiles would infer some pixels twice."""
     tile = padded_size(tile, multiple)
     ph, pw = padded_size(height, multiple), padded_size(width, multiple)
+    if ph * pw <= whole_below:
+        return [Tile(0, 0, ph, pw, (slice(0, height), slice(0, width)),
+                     (slice(0, height), slice(0, width)))]
     th, tw = min(tile, ph), min(tile, pw)
     tiles = []
     for y0 in _starts(ph, th, margin):

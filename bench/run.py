@@ -1,0 +1,245 @@
+"""Speed, memory and accuracy of fcn8-ocr, side by side in one run.
+
+    python bench/run.py            # full run: figures for docs/benchmarks.md
+    python bench/run.py --quick    # seconds: checks the scripts still work (CI)
+
+Writes bench/results/<mode>.json and, in full mode, docs/benchmarks.md. Needs the
+`[train]` extra (Keras baseline, synthetic pages, FLOP count).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from flops import conv_flops, cpu_peak_gflops  # noqa: E402
+
+from fcn8_ocr.batch import JobConfig, _init_worker, _process_source, run_job  # noqa: E402
+from fcn8_ocr.classes import BACKGROUND  # noqa: E402
+from fcn8_ocr.infer import default_threads  # noqa: E402
+from fcn8_ocr.models import DEFAULT_MODEL  # noqa: E402
+from fcn8_ocr.pipeline import Options  # noqa: E402
+from fcn8_ocr.read import Source  # noqa: E402
+
+
+def make_pages(folder: Path, count: int, size: tuple[int, int], heights: tuple[float, float]) -> Path:
+    """A4-like JPEG pages with label PNGs (test-split digits)."""
+    from fcn8_ocr.train.synthesize import write_synthetic
+
+    write_synthetic("document", count, folder, seed=77, size=size, digit_height=heights)
+    return folder
+
+
+def page_latencies(model: str, pages: Path, out: Path, threads: int) -> list[float]:
+    """Seconds per page, end to end (decode, preprocess, infer, regions, crops written)."""
+    config = JobConfig([str(pages)], out, model, "cpu", threads, 1, Options(), pad=4, quiet=True)
+    out.mkdir(parents=True, exist_ok=True)
+    _init_worker(config, threads)
+    files = sorted((pages / "images").iterdir())
+    _process_source(Source(files[0], "warmup"))
+    times = []
+    for path in files:
+        start = time.perf_counter()
+        _process_source(Source(path, path.stem))
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def throughput(model: str, inputs: list[str], out: Path, threads: int, workers: int = 1,
+               labels: Path | None = None) -> dict:
+    """Pages/s of a whole `segment` job, and its metrics when labels are given."""
+    config = JobConfig(inputs, out, model, "cpu", threads, workers, Options(), labels=labels,
+                       quiet=True)
+    run_job(JobConfig(inputs, out.with_name(out.name + "-warm"), model, "cpu", threads, 1,
+                      Options(), quiet=True)) if workers == 1 else None
+    summary = run_job(config)
+    result = {"pages": summary.pages, "seconds": round(summary.seconds, 3),
+              "pages_per_s": round(summary.pages / summary.seconds, 3)}
+    if summary.metrics:
+        result["mean_digit_iou"] = summary.metrics["mean_digit_iou"]
+        result["mean_digit_dice"] = summary.metrics["mean_digit_dice"]
+    if labels is not None:
+        result.update(region_scores(out, labels))
+    return result
+
+
+def region_scores(out: Path, labels: Path) -> dict:
+    """Region recall / precision (box IoU >= 0.5) and class accuracy of matched regions."""
+    tp = n_pred = n_true = correct = 0
+    for line in (out / "results.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        truth = cv2.imread(str(labels / f"{record['name']}.png"), cv2.IMREAD_UNCHANGED)
+        boxes = []
+        for digit in range(BACKGROUND):
+            n, _, stats, _ = cv2.connectedComponentsWithStats((truth == digit).astype(np.uint8))
+            boxes += [(digit, s[:4]) for s in stats[1:] if s[4] >= 30]
+        n_true += len(boxes)
+        n_pred += len(record["regions"])
+        used = set()
+        for region in record["regions"]:
+            best, best_iou = None, 0.5
+            for k, (_, box) in enumerate(boxes):
+                iou = box_iou(region["bbox"], box)
+                if k not in used and iou >= best_iou:
+                    best, best_iou = k, iou
+            if best is not None:
+                used.add(best)
+                tp += 1
+                correct += boxes[best][0] == region["class"]
+    return {"region_recall": round(tp / max(1, n_true), 4),
+            "region_precision": round(tp / max(1, n_pred), 4),
+            "region_class_accuracy": round(correct / max(1, tp), 4)}
+
+
+def box_iou(a, b) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = (int(v) for v in b)
+    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    return inter / (aw * ah + bw * bh - inter)
+
+
+def memory_child(page: str, model: str) -> None:
+    """Run in a fresh process: segment one page, print seconds and peak RSS."""
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        run_job(JobConfig([page], Path(tmp), model, "cpu", 0, 1, Options(), quiet=True))
+    # VmHWM is this process image's own peak (ru_maxrss would carry the parent's over exec)
+    status = Path("/proc/self/status").read_text()
+    hwm_kb = int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1])
+    print(json.dumps({"seconds": time.perf_counter() - start, "peak_rss_mb": hwm_kb / 1024}))
+
+
+def memory_curve(model: str, tmp: Path, megapixels: list[float]) -> list[dict]:
+    rows = []
+    rng = np.random.default_rng(0)
+    for mp in megapixels:
+        h = int(np.sqrt(mp * 1e6 * 4 / 3))
+        w = int(mp * 1e6 / h)
+        page = np.full((h, w), 230, np.uint8)
+        step = max(60, h // 40)
+        for y in range(step, h - step, step * 2):  # rows of handwriting-sized marks
+            for x in range(step, w - step, step):
+                cv2.putText(page, str(rng.integers(10)), (x, y), cv2.FONT_HERSHEY_SIMPLEX,
+                            step / 30, 30, max(2, step // 12))
+        path = tmp / f"page_{mp:g}mp.png"
+        cv2.imwrite(str(path), page)
+        out = subprocess.run([sys.executable, __file__, "--memory-child", str(path), "--model", model],
+                             capture_output=True, text=True, check=True)
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append({"megapixels": round(h * w / 1e6, 2), "size": f"{w}x{h}", **row})
+        path.unlink()
+    return rows
+
+
+def keras_and_variants(tmp: Path, quick: bool) -> dict[str, str]:
+    """Model files to compare: Keras baseline, ONNX fp32, ONNX int8, lab width (fp32)."""
+    from fcn8_ocr.export.convert import export_onnx
+    from fcn8_ocr.export.quantize import quantize_int8
+    from fcn8_ocr.train.model import build_fcn8
+
+    checkpoint = ROOT / "runs" / "default" / "best.keras"
+    models: dict[str, str] = {}
+    if quick or not checkpoint.is_file() or not DEFAULT_MODEL.is_file():
+        model = build_fcn8(width=0.125)
+        keras_path = tmp / "tiny.keras"
+        model.save(keras_path)
+        export_onnx(model, tmp / "tiny.onnx", 24.0, check=False)
+        models["keras"], models["onnx_fp32"] = str(keras_path), str(tmp / "tiny.onnx")
+    else:
+        models["keras"], models["onnx_fp32"] = str(checkpoint), str(DEFAULT_MODEL)
+    int8 = DEFAULT_MODEL.with_name("default.int8.onnx")
+    if quick or not int8.is_file():
+        int8 = quantize_int8(models["onnx_fp32"], tmp / "int8.onnx", count=8 if quick else 64)
+    models["onnx_int8"] = str(int8)
+    lab = build_fcn8(width=0.125 if quick else 1.0)
+    export_onnx(lab, tmp / "lab.onnx", 24.0, check=False)
+    models["onnx_fp32_lab_width"] = str(tmp / "lab.onnx")
+    return models
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--pages", type=int, default=5)
+    parser.add_argument("--memory-child")
+    parser.add_argument("--model")
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child, args.model)
+        return
+    threads = default_threads(1)
+    results: dict = {"machine": {"cpu": cpu_peak_gflops(threads)[1], "threads": threads,
+                                 "python": platform.python_version()}}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        models = keras_and_variants(tmp, args.quick)
+        a4 = (620, 877) if args.quick else (2480, 3508)
+        heights = (12.0, 28.0) if args.quick else (50.0, 110.0)
+        pages = make_pages(tmp / "a4", 1 if args.quick else args.pages, a4, heights)
+        m2nist = tmp / "m2nist"
+        from fcn8_ocr.train.synthesize import write_synthetic
+
+        write_synthetic("m2nist", 16 if args.quick else 512, m2nist, seed=5)
+
+        rows = {}
+        for name, model in models.items():
+            row = {"a4_latency_s": page_latencies(model, pages, tmp / f"lat-{name}", threads)}
+            row["a4_median_s"] = round(statistics.median(row["a4_latency_s"]), 3)
+            row["a4"] = throughput(model, [str(pages / "images")], tmp / f"a4-{name}", threads,
+                                   labels=pages / "labels")
+            row["m2nist"] = throughput(model, [str(m2nist / "combined.npy")], tmp / f"m2-{name}",
+                                       threads)
+            rows[name] = row
+            print(name, json.dumps({k: v for k, v in row.items() if k != "a4_latency_s"}), flush=True)
+        base = rows["keras"]
+        for row in rows.values():
+            row["a4_speedup_vs_keras"] = round(base["a4_median_s"] / row["a4_median_s"], 2)
+            row["m2nist_speedup_vs_keras"] = round(
+                row["m2nist"]["pages_per_s"] / base["m2nist"]["pages_per_s"], 2)
+        results["variants"] = rows
+
+        record = json.loads((tmp / "a4-onnx_fp32" / "results.jsonl").read_text().splitlines()[0])
+        mh = int(np.ceil(record["height"] * record["scale"] / 32) * 32)
+        mw = int(np.ceil(record["width"] * record["scale"] / 32) * 32)
+        flops = conv_flops(models["onnx_fp32"], mh, mw)
+        peak, how = cpu_peak_gflops(threads)
+        infer_s = rows["onnx_fp32"]["a4_median_s"]
+        results["compute"] = {"model_input": f"{mw}x{mh}", "gflop_per_page": round(flops / 1e9, 2),
+                              "achieved_gflops_end_to_end": round(flops / 1e9 / infer_s, 1),
+                              "peak_gflops": round(peak, 1), "peak_derivation": how,
+                              "fraction_of_peak": round(flops / 1e9 / infer_s / peak, 3)}
+        mps = [0.5, 1.0] if args.quick else [1.0, 4.0, 16.0, 108.0]
+        results["memory"] = memory_curve(models["onnx_fp32"], tmp, mps)
+        results["workers"] = {
+            str(w): throughput(models["onnx_fp32"], [str(pages / "images")], tmp / f"w{w}",
+                               default_threads(w), workers=w) for w in (1, 2)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / ("quick.json" if args.quick else "full.json")
+    path.write_text(json.dumps(results, indent=2, sort_keys=True))
+    print(f"wrote {path}")
+    if not args.quick:
+        from report import write_markdown
+
+        write_markdown(results, ROOT / "docs" / "benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Pipeline invariants with a real onnxruntime session (rule model)."""
+
+import cv2
+import numpy as np
+
+from fcn8_ocr.infer import Segmenter
+from fcn8_ocr.pipeline import Options, segment_pages
+from fcn8_ocr.read import Page
+
+
+def test_tiled_and_whole_page_inference_agree(rule_model, document_set):
+    path = sorted((document_set / "images").iterdir())[0]
+    page = Page(path, "p", 1, cv2.imread(str(path)))
+    segmenter = Segmenter(rule_model)
+    whole = segment_pages([page], segmenter, segmenter.info, Options(), want_mask=True)[0]
+    tiled = segment_pages([page], segmenter, segmenter.info,
+                          Options(tile=128, margin=16, whole_below=0), want_mask=True)[0]
+    assert whole.mask is not None and (whole.mask != 10).any()
+    assert np.array_equal(whole.mask, tiled.mask)
+    assert [r.box for r in whole.regions] == [r.box for r in tiled.regions]
+
+
+def test_coordinates_refer_to_the_original_page(rule_model):
+    page = np.full((900, 700), 240, np.uint8)
+    cv2.rectangle(page, (300, 400), (330, 520), 10, -1)  # one tall stroke, 120 px
+    segmenter = Segmenter(rule_model)
+    for digit_height in (60.0, 120.0, 240.0):
+        result = segment_pages([Page(__file__, "p", 1, page)], segmenter, segmenter.info,
+                               Options(digit_height=digit_height), want_mask=True)[0]
+        (region,) = result.regions
+        x, y, w, h = region.box
+        assert abs(x - 300) <= 1 and abs(y - 400) <= 1 and abs(w - 31) <= 2 and abs(h - 121) <= 2
+        assert result.mask[460, 315] == 3 and result.mask[100, 100] == 10
