@@ -47,6 +47,10 @@ class JobConfig:
     save_overlay: bool = False
     resume: bool = False
     quiet: bool = False
+    engine: str = "local"
+    address: str | None = None  # Ray head address (engine "ray"); None starts a local Ray
+    num_actors: int = 1
+    ray_batch_size: int = 4
 
 
 @dataclass
@@ -133,15 +137,22 @@ def run_job(config: JobConfig) -> Summary:
     for error in missing:
         _record_error(errors_path, {"source": error.path, "error": error.cause}, config, summary)
 
-    threads = config.threads or default_threads(config.workers)
+    parallel = config.num_actors if config.engine == "ray" else config.workers
+    threads = config.threads or default_threads(parallel)
     bar = tqdm(total=len(sources), unit="file", disable=config.quiet, file=sys.stderr,
                dynamic_ncols=True)
-    if config.workers > 1:
+    pool = None
+    if config.engine == "ray":
+        from .engine_ray import ray_outputs
+
+        outputs = ray_outputs(config, sources, done, threads, config.address, config.num_actors,
+                              config.ray_batch_size)
+    elif config.workers > 1:
         pool = mp.get_context("spawn").Pool(config.workers, _init_worker, (config, threads))
         outputs = pool.imap(_ProcessWithDone(done), sources)
     else:
         _init_worker(config, threads)
-        pool, outputs = None, (_process_source(s, done) for s in sources)
+        outputs = (_process_source(s, done) for s in sources)
     try:
         for records in outputs:
             for record in records:

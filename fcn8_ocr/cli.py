@@ -17,17 +17,19 @@ EXIT_OK, EXIT_INPUTS_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
 TRAIN_HINT = "this command needs the training extra: pip install 'fcn8-ocr[train]'"
 
 
-def _require_train_extra() -> None:
-    """Exit with a one-line hint when TensorFlow (or the other training packages) are absent."""
+def _absent(module: str) -> bool:
+    """True when `module` cannot be imported here (without importing it)."""
     import importlib.util
 
-    def absent(module: str) -> bool:
-        try:
-            return importlib.util.find_spec(module) is None
-        except (ImportError, ValueError):
-            return True
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True
 
-    missing = [m for m in ("tensorflow", "tf2onnx", "mlxtend") if absent(m)]
+
+def _require_train_extra() -> None:
+    """Exit with a one-line hint when TensorFlow (or the other training packages) are absent."""
+    missing = [m for m in ("tensorflow", "tf2onnx", "mlxtend") if _absent(m)]
     if missing:
         click.echo(f"error: {TRAIN_HINT} (missing: {', '.join(missing)})", err=True)
         sys.exit(EXIT_USAGE)
@@ -65,13 +67,23 @@ def main() -> None:
 @click.option("--save-overlay", is_flag=True, help="Write overlays/<page>.png for a person.")
 @click.option("--no-refine", is_flag=True, help="Keep the model's masks; do not cut them to the ink.")
 @click.option("--resume", is_flag=True, help="Skip pages already complete in results.jsonl.")
-@click.option("--engine", type=click.Choice(["local"]), default="local", show_default=True)
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local processes, or a Ray cluster (the [ray] extra).")
+@click.option("--address", default=None, help="Ray head (ray://host:port or auto); default: local Ray.")
+@click.option("--num-actors", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Ray actors, each with one onnxruntime session.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str, threads: int,
             workers: int, batch_size: int, tile: int, digit_height: float | None, pad: int,
             labels: Path | None, dpi: float, save_masks: bool, save_overlay: bool,
-            no_refine: bool, resume: bool, engine: str, quiet: bool) -> None:
+            no_refine: bool, resume: bool, engine: str, address: str | None, num_actors: int,
+            quiet: bool) -> None:
     """Segment INPUTS (files, folders, globs) and write digit crops under --out."""
+    if engine == "ray" and _absent("ray"):
+        from .engine_ray import RAY_HINT
+
+        click.echo(f"error: {RAY_HINT}", err=True)
+        sys.exit(EXIT_USAGE)
     from .batch import JobConfig, run_job
     from .infer import ModelError, load_predictor
     from .pipeline import Options
@@ -87,7 +99,8 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
     options = Options(digit_height=digit_height, tile=tile, batch_size=batch_size,
                       refine=not no_refine)
     config = JobConfig(list(inputs), out, model, provider, threads, workers, options, labels, pad,
-                       dpi, save_masks, save_overlay, resume, quiet)
+                       dpi, save_masks, save_overlay, resume, quiet, engine, address, num_actors,
+                       batch_size)
     summary = run_job(config)
     print_summary(summary, config, probe.info.classes, quiet)
     sys.exit(EXIT_INPUTS_FAILED if summary.errors else EXIT_OK)
