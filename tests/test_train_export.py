@@ -193,3 +193,12 @@ def test_int8_export_keeps_the_contract(tiny_run: Path, tmp_path: Path):
     assert json.loads(meta["fcn8_ocr.digit_height"]) == 24.0
     labels, _ = session.run(None, {"image": np.zeros((1, 64, 96, 1), np.uint8)})
     assert labels.shape == (1, 64, 96)
+
+
+@pytest.mark.parametrize("strategy", ["mirrored", "multi-worker"])
+def test_distribution_strategies_train_with_one_replica(tmp_path: Path, strategy: str):
+    from fcn8_ocr.train.fit import TrainConfig, train
+
+    config = TrainConfig(out=str(tmp_path / strategy), width=0.125, epochs=1, steps_per_epoch=2,
+                         batch_size=4, tile=64, val_tiles=8, strategy=strategy)
+    assert train(config, verbose=0).is_file()
