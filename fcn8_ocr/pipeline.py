@@ -22,6 +22,7 @@ from .tile import cut, plan_tiles
 
 Predictor = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 BLANK_LEVEL = 60  # a tile whose brightest model input pixel is below this holds no ink
+BATCH_PIXELS = 1_000_000
 
 
 @dataclass
@@ -66,9 +67,11 @@ def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo
                 skipped += 1
                 continue
             groups[window.shape].append((index, tile, window))
-    for _, items in sorted(groups.items()):
-        for start in range(0, len(items), options.batch_size):
-            chunk = items[start : start + options.batch_size]
+    for shape, items in sorted(groups.items()):
+        # small tiles (M2NIST-size pages) go in larger batches: about 1 Mpx per call
+        step = max(options.batch_size, BATCH_PIXELS // (shape[0] * shape[1]))
+        for start in range(0, len(items), step):
+            chunk = items[start : start + step]
             batch_labels, batch_scores = predictor(np.stack([w for _, _, w in chunk]))
             for (index, tile, _), lab, sc in zip(chunk, batch_labels, batch_scores, strict=True):
                 labels[index][tile.core] = lab[tile.core_in_tile]
