@@ -180,7 +180,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
         *(callbacks or []),
     ]
     model.fit(data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-              initial_epoch=initial_epoch, validation_data=validation, callbacks=callbacks,
+              initial_epoch=initial_epoch, validation_data=validation, callbacks=callbacks, shuffle=False,
               verbose=verbose)
     plot_history(out / "log.csv", out / "curves.png")
     meta = {"digit_height": MODEL_DIGIT_HEIGHT, "width": config.width,
