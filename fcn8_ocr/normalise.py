@@ -73,17 +73,19 @@ def ink_mask(flat: np.ndarray) -> np.ndarray:
     return flat >= INK_LEVEL
 
 
-def estimate_digit_height(bright: np.ndarray, max_side: int = 1024) -> float | None:
-    """Typical height in pixels of handwritten marks on an ink-bright page, or None.
+def estimate_digit_height(grey: np.ndarray, dark_ink: bool | None = None, max_side: int = 1024
+                          ) -> float | None:
+    """Typical height in pixels of handwritten marks on a grey page, or None.
 
     Connected components of the ink on a reduced copy; shapes that cannot be digits
     (lines, specks, blocks) are dropped; the area-weighted median height of the rest
     favours handwriting over small print.
     """
-    h, w = bright.shape
+    h, w = grey.shape
     shrink = min(1.0, max_side / max(h, w))
-    small = bright if shrink == 1.0 else cv2.resize(bright, (int(w * shrink), int(h * shrink)),
-                                                    interpolation=cv2.INTER_AREA)
+    small = grey if shrink == 1.0 else cv2.resize(grey, (int(w * shrink), int(h * shrink)),
+                                                  interpolation=cv2.INTER_AREA)
+    small = ink_bright(small, dark_ink)
     flat = remove_background(small, 40.0)
     mask = (flat >= 100).astype(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -133,11 +135,10 @@ def normalise(grey: np.ndarray, model_digit_height: float, digit_height: float |
               ) -> Normalised:
     """Scale a grey page so its digits are `model_digit_height` tall and remove the paper."""
     dark_ink = is_dark_ink(grey)
-    bright = ink_bright(grey, dark_ink)
     if digit_height is None:
-        digit_height = estimate_digit_height(bright) or model_digit_height
+        digit_height = estimate_digit_height(grey, dark_ink) or model_digit_height
     scale = model_digit_height / digit_height
-    small = resize(bright, scale)
+    small = ink_bright(resize(grey, scale), dark_ink)  # invert after shrinking: less memory
     paper = background(small, model_digit_height)
     residual = cv2.subtract(small, paper)
     gain = ink_gain(residual)

@@ -22,7 +22,7 @@ from .tile import cut, plan_tiles
 
 Predictor = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 BLANK_LEVEL = 60  # a tile whose brightest model input pixel is below this holds no ink
-BATCH_PIXELS = 1_000_000
+BATCH_PIXELS = 1_200_000
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Options:
     tile: int = 768                    # model-scale tile side
     whole_below: int = 1_600_000       # model-scale pages up to this many pixels: one window
     margin: int = 32                   # context kept around each tile's core
-    batch_size: int = 8
+    batch_size: int = 32
     refine: bool = True                # cut region masks to the page's own ink
     min_area: float = 0.04             # x digit_height**2
 
@@ -68,8 +68,9 @@ def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo
                 continue
             groups[window.shape].append((index, tile, window))
     for shape, items in sorted(groups.items()):
-        # small tiles (M2NIST-size pages) go in larger batches: about 1 Mpx per call
-        step = max(options.batch_size, BATCH_PIXELS // (shape[0] * shape[1]))
+        # at most batch_size tiles and about BATCH_PIXELS pixels per call: activation
+        # memory grows with both, and large tiles are already efficient one at a time
+        step = max(1, min(options.batch_size, BATCH_PIXELS // (shape[0] * shape[1])))
         for start in range(0, len(items), step):
             chunk = items[start : start + step]
             batch_labels, batch_scores = predictor(np.stack([w for _, _, w in chunk]))

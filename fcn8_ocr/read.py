@@ -17,7 +17,6 @@ from .classes import BACKGROUND, IGNORE
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 PAGE_SUFFIXES = IMAGE_SUFFIXES | {".pdf", ".npy"}
 MAX_PIXELS = 400_000_000  # larger than an A0 scan at 600 dpi
-_ALPHA_SUFFIXES = {".png", ".tif", ".tiff", ".webp"}
 
 
 class InputError(Exception):
@@ -100,14 +99,21 @@ def _decode(path: Path, data: bytes) -> list[np.ndarray]:
     if path.suffix.lower() in (".tif", ".tiff"):
         ok, pages = cv2.imdecodemulti(buf, flags)
         return list(pages) if ok else []
-    image = cv2.imdecode(buf, flags)
-    if image is None:
-        return []
-    if path.suffix.lower() in _ALPHA_SUFFIXES:
+    if _has_alpha(data):
         raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-        if raw is not None and raw.ndim == 3 and raw.shape[2] == 4 and raw.shape[:2] == image.shape[:2]:
-            image = _flatten_alpha(raw)
-    return [image]
+        if raw is not None and raw.ndim == 3 and raw.shape[2] == 4:
+            return [_flatten_alpha(raw)]
+    image = cv2.imdecode(buf, flags)
+    return [] if image is None else [image]
+
+
+def _has_alpha(data: bytes) -> bool:
+    """PNG colour types 4/6 or a WebP with an alpha flag (read from the header only)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 25:
+        return data[25] in (4, 6)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and data[12:16] == b"VP8X" and len(data) > 20:
+        return bool(data[20] & 0x10)
+    return data[:4] == b"RIFF" and data[8:12] == b"WEBP" and data[12:16] == b"VP8L"
 
 
 def _flatten_alpha(bgra: np.ndarray) -> np.ndarray:
