@@ -69,22 +69,33 @@ def extract_regions(labels: np.ndarray, scores: np.ndarray, digit_height: float,
     return order_regions(regions)
 
 
+def _vertical_overlap(a: Region, b: Region) -> float:
+    top, bottom = max(a.box[1], b.box[1]), min(a.box[1] + a.box[3], b.box[1] + b.box[3])
+    return max(0, bottom - top) / max(1, min(a.box[3], b.box[3]))
+
+
 def order_regions(regions: list[Region]) -> list[Region]:
-    """Sort into reading order: lines top to bottom (vertical overlap), left to right."""
+    """Sort into reading order: lines top to bottom, left to right within a line.
+
+    Lines are chained left to right: a region joins the line whose rightmost region
+    overlaps it most vertically (at least half the smaller height), so slightly skewed
+    lines stay whole.
+    """
     lines: list[list[Region]] = []
-    for region in sorted(regions, key=lambda r: r.box[1] + r.box[3] / 2):
-        centre = region.box[1] + region.box[3] / 2
+    for region in sorted(regions, key=lambda r: (r.box[0], r.box[1])):
+        best, best_overlap = None, 0.5
         for line in lines:
-            top = min(r.box[1] for r in line)
-            bottom = max(r.box[1] + r.box[3] for r in line)
-            if top <= centre <= bottom:
-                line.append(region)
-                break
-        else:
+            overlap = _vertical_overlap(line[-1], region)
+            if overlap >= best_overlap:
+                best, best_overlap = line, overlap
+        if best is None:
             lines.append([region])
+        else:
+            best.append(region)
+    lines.sort(key=lambda line: (min(r.box[1] + r.box[3] / 2 for r in line), line[0].box[0]))
     ordered = []
     for n, line in enumerate(lines, 1):
-        for k, region in enumerate(sorted(line, key=lambda r: r.box[0]), 1):
+        for k, region in enumerate(line, 1):
             region.line, region.position = n, k
             ordered.append(region)
     return ordered

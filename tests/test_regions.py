@@ -1,0 +1,47 @@
+"""Region extraction and reading order on hand-made label maps."""
+
+import numpy as np
+
+from fcn8_ocr.regions import digit_strings, extract_regions
+
+BG = 10
+
+
+def blank(h=120, w=400):
+    return np.full((h, w), BG, np.uint8), np.ones((h, w), np.float32)
+
+
+def test_components_vote_and_small_specks_are_dropped():
+    labels, scores = blank()
+    labels[20:44, 10:24] = 7
+    labels[30:34, 12:16] = 1  # a few confused pixels inside the 7
+    labels[80:82, 80:82] = 3  # a speck
+    (region,) = extract_regions(labels, scores, 24.0, BG)
+    assert region.digit == 7 and region.box == (10, 20, 14, 24)
+    assert 0.9 < region.confidence < 1.0  # the vote share lowers it
+
+
+def test_touching_digits_of_different_classes_are_split():
+    labels, scores = blank()
+    labels[20:44, 10:24] = 4
+    labels[20:44, 24:38] = 2  # touching on the right
+    regions = extract_regions(labels, scores, 24.0, BG)
+    assert [r.digit for r in regions] == [4, 2]
+    assert [r.position for r in regions] == [1, 2]
+
+
+def test_reading_order_and_strings_on_a_skewed_page():
+    labels, scores = blank(200, 500)
+    # line 1 drifts down 3 px per digit (skew); line 2 below it
+    for k, digit in enumerate([1, 2, 3, 4, 5, 6]):
+        x = 20 + k * 20 + (40 if k >= 3 else 0)  # a wide gap after three digits
+        y = 20 + 3 * k
+        labels[y : y + 24, x : x + 12] = digit
+    for k, digit in enumerate([9, 8]):
+        labels[120:144, 30 + k * 20 : 42 + k * 20] = digit
+    regions = extract_regions(labels, scores, 24.0, BG)
+    assert [(r.digit, r.line, r.position) for r in regions] == [
+        (1, 1, 1), (2, 1, 2), (3, 1, 3), (4, 1, 4), (5, 1, 5), (6, 1, 6), (9, 2, 1), (8, 2, 2)]
+    lines = digit_strings(regions)
+    assert lines == [{"line": 1, "text": "123 456", "strings": ["123", "456"]},
+                     {"line": 2, "text": "98", "strings": ["98"]}]
