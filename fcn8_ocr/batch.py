@@ -166,10 +166,10 @@ def run_job(config: JobConfig) -> Summary:
                 append_jsonl(results_path, record)
                 summary.pages += 1
                 summary.regions.update(r["class"] for r in record["regions"])
-            bar.update(1)
             elapsed = time.perf_counter() - start
             bar.set_postfix(pages=summary.pages, pages_s=f"{summary.pages / elapsed:.2f}",
-                            errors=summary.errors)
+                            errors=summary.errors, refresh=False)
+            bar.update(1)
     finally:
         bar.close()
         if pool is not None:
