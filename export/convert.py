@@ -8,7 +8,6 @@ returns `labels` uint8 [N, H, W] (argmax inside the graph) and `scores` float32
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import keras
@@ -18,6 +17,7 @@ import tensorflow as tf
 import tf2onnx
 
 import fcn8_ocr
+from fcn8_ocr.write import atomic_write
 
 from .metadata import contract_metadata, set_metadata
 from .parity import check_parity
@@ -81,11 +81,7 @@ def export_onnx(model: keras.Model, out: str | Path, digit_height: float, opset:
         del proto.graph.output[:]
         proto.graph.output.extend(kept)
     onnx.checker.check_model(proto)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=out.parent, prefix=out.name, suffix=".tmp",
-                                     delete=False) as tmp:
-        tmp.write(proto.SerializeToString())
-    Path(tmp.name).replace(out)
+    atomic_write(out, proto.SerializeToString())
     return report
 
 

@@ -16,6 +16,8 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
+from fcn8_ocr.write import atomic_write
+
 from .metadata import set_metadata
 
 
@@ -64,7 +66,5 @@ def quantize_int8(fp32: str | Path, out: str | Path, calibration: str = "synth",
             proto.metadata_props.add(key=key, value=value)
         set_metadata(proto, {"quantization": "int8 static QDQ, per-channel weights, "
                                              f"calibrated on {count} {calibration} tiles"})
-        tmp_out = out.with_name(out.name + ".tmp")
-        onnx.save(proto, tmp_out)
-        tmp_out.replace(out)
+        atomic_write(out, proto.SerializeToString())
     return out

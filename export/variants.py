@@ -9,6 +9,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from fcn8_ocr.write import atomic_write
+
 from .convert import parity_inputs
 
 MIN_SAME_CLASS_INT8 = 0.98
@@ -39,7 +41,5 @@ def to_fp16(fp32: Path, out: Path) -> Path:
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
     proto = convert_float_to_float16(onnx.load(fp32), keep_io_types=True)
-    tmp = out.with_name(out.name + ".tmp")
-    onnx.save(proto, tmp)
-    tmp.replace(out)
+    atomic_write(out, proto.SerializeToString())
     return out

@@ -1,0 +1,82 @@
+"""Make the bundled default model from a training run:
+
+    python -m fcn8_ocr.export.bundle --run runs/default \\
+        --m2nist-test data/m2nist-test --document-test data/document-test
+
+exports fp32 (parity-checked), evaluates it on both test sets with the runner's own
+pipeline, re-exports with those figures in its metadata, quantizes to int8, evaluates
+and times that too, and writes `fcn8_ocr/models/default.onnx` (+ `default.int8.onnx`).
+int8 becomes the default only if it loses at most 0.01 mean digit IoU and is faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from fcn8_ocr.evaluate import evaluate
+from fcn8_ocr.models import DEFAULT_MODEL
+
+from .convert import export_checkpoint
+from .quantize import quantize_int8
+
+MAX_INT8_IOU_LOSS = 0.01
+
+
+def _figures(model: Path, tests: dict[str, Path]) -> dict:
+    out = {}
+    for name, data in tests.items():
+        start = time.perf_counter()
+        report = evaluate(model, data)
+        out[name] = {k: report[k] for k in ("mean_digit_iou", "mean_digit_dice", "background_iou",
+                                            "pixel_accuracy", "images")}
+        out[name]["data"] = str(data)
+        out[name]["seconds"] = round(time.perf_counter() - start, 2)
+    return out
+
+
+def bundle(run: Path, tests: dict[str, Path], target: Path = DEFAULT_MODEL) -> dict:
+    weights = run / "best.keras"
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        fp32 = tmp / "fp32.onnx"
+        export_checkpoint(weights, fp32)
+        fp32_figures = _figures(fp32, tests)
+        metrics_path = tmp / "metrics.json"
+        metrics_path.write_text(json.dumps(fp32_figures))
+        parity = export_checkpoint(weights, fp32, metrics_path=metrics_path)
+        int8 = quantize_int8(fp32, tmp / "int8.onnx")
+        int8_figures = _figures(int8, tests)
+        loss = max(fp32_figures[k]["mean_digit_iou"] - int8_figures[k]["mean_digit_iou"]
+                   for k in tests)
+        speedup = sum(fp32_figures[k]["seconds"] for k in tests) / sum(
+            int8_figures[k]["seconds"] for k in tests)
+        int8_default = loss <= MAX_INT8_IOU_LOSS and speedup > 1.0
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(int8 if int8_default else fp32, target)
+        shutil.copy(fp32 if int8_default else int8,
+                    target.with_name("default.fp32.onnx" if int8_default else "default.int8.onnx"))
+    report = {"fp32": fp32_figures, "int8": int8_figures, "parity": parity,
+              "int8_iou_loss": round(loss, 4), "int8_speedup": round(speedup, 3),
+              "default": "int8" if int8_default else "fp32"}
+    print(json.dumps(report, indent=2))
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, default=Path("runs/default"))
+    parser.add_argument("--m2nist-test", type=Path, required=True)
+    parser.add_argument("--document-test", type=Path, required=True)
+    parser.add_argument("--report", type=Path, default=Path("docs/model-figures.json"))
+    args = parser.parse_args()
+    report = bundle(args.run, {"m2nist_test": args.m2nist_test, "document_test": args.document_test})
+    args.report.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
