@@ -126,6 +126,8 @@ def run_job(config: JobConfig) -> Summary:
     config.out.mkdir(parents=True, exist_ok=True)
     results_path, errors_path = config.out / "results.jsonl", config.out / "errors.jsonl"
     summary = Summary(confusion=np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64))
+    for stale in config.out.rglob(".*.tmp"):  # temporary files of a killed run
+        stale.unlink(missing_ok=True)
     done: frozenset[str] = frozenset()
     if config.resume:
         done = frozenset(r["name"] for r in read_jsonl(results_path))
