@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -117,6 +118,9 @@ def _process_source(source: Source, done: frozenset[str] = frozenset()) -> list[
             flush()
     except InputError as exc:
         out.append({"_error": {"source": exc.path, "error": exc.cause}})
+    except (cv2.error, ValueError, MemoryError) as exc:  # an input the pipeline cannot handle
+        cause = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        out.append({"_error": {"source": str(source.path), "error": f"cannot process ({cause})"}})
     return out
 
 
