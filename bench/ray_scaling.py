@@ -26,7 +26,6 @@ def timed(config: JobConfig) -> float:
 
 def main() -> None:
     import ray
-
     from fcn8_ocr.train.synthesize import write_synthetic
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
