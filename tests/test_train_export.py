@@ -202,3 +202,18 @@ def test_distribution_strategies_train_with_one_replica(tmp_path: Path, strategy
     config = TrainConfig(out=str(tmp_path / strategy), width=0.125, epochs=1, steps_per_epoch=2,
                          batch_size=4, tile=64, val_tiles=8, strategy=strategy)
     assert train(config, verbose=0).is_file()
+
+
+def test_subpixel_rewrite_equals_the_transposed_convolution():
+    import keras
+    import tensorflow as tf
+
+    from fcn8_ocr.export.convert import subpixel_kernel
+
+    layer = keras.layers.Conv2DTranspose(5, 16, strides=8, padding="same", use_bias=False)
+    x = np.random.default_rng(0).normal(size=(2, 6, 7, 3)).astype(np.float32)
+    expected = layer(x).numpy()
+    kernel = subpixel_kernel(layer.get_weights()[0], 8)
+    got = tf.nn.depth_to_space(tf.nn.conv2d(x, kernel, 1, "SAME"), 8).numpy()
+    assert got.shape == expected.shape == (2, 48, 56, 5)
+    assert np.abs(got - expected).max() < 1e-5
