@@ -207,7 +207,6 @@ def test_distribution_strategies_train_with_one_replica(tmp_path: Path, strategy
 def test_subpixel_rewrite_equals_the_transposed_convolution():
     import keras
     import tensorflow as tf
-
     from fcn8_ocr.export.convert import subpixel_kernel
 
     layer = keras.layers.Conv2DTranspose(5, 16, strides=8, padding="same", use_bias=False)
