@@ -18,10 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import onnx
+
 from fcn8_ocr.evaluate import evaluate
 from fcn8_ocr.models import DEFAULT_MODEL
 
 from .convert import export_checkpoint
+from .metadata import set_metadata
 from .quantize import quantize_int8
 
 MAX_INT8_IOU_LOSS = 0.01
@@ -39,6 +42,12 @@ def _figures(model: Path, tests: dict[str, Path]) -> dict:
     return out
 
 
+def _set_metrics(model: Path, figures: dict) -> None:
+    proto = onnx.load(model)
+    set_metadata(proto, {"metrics": figures})
+    onnx.save(proto, model)
+
+
 def bundle(run: Path, tests: dict[str, Path], target: Path = DEFAULT_MODEL) -> dict:
     weights = run / "best.keras"
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -51,6 +60,7 @@ def bundle(run: Path, tests: dict[str, Path], target: Path = DEFAULT_MODEL) -> d
         parity = export_checkpoint(weights, fp32, metrics_path=metrics_path)
         int8 = quantize_int8(fp32, tmp / "int8.onnx")
         int8_figures = _figures(int8, tests)
+        _set_metrics(int8, int8_figures)  # each file carries its own measured figures
         loss = max(fp32_figures[k]["mean_digit_iou"] - int8_figures[k]["mean_digit_iou"]
                    for k in tests)
         speedup = sum(fp32_figures[k]["seconds"] for k in tests) / sum(
