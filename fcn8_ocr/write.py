@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -40,6 +42,19 @@ def write_png(path: Path, image: np.ndarray) -> None:
     if not ok:
         raise OSError(f"{path}: PNG encoding failed")
     atomic_write(path, buf.tobytes())
+
+
+@cache
+def _writers() -> ThreadPoolExecutor:
+    """Threads for PNG encoding and file I/O (both release the GIL), one pool per process."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="fcn8-write")
+
+
+def write_pngs(items: list[tuple[Path, np.ndarray]]) -> None:
+    """Write many PNGs concurrently; return when all are in place (or raise the first error)."""
+    futures = [_writers().submit(write_png, path, image) for path, image in items]
+    for future in futures:
+        future.result()
 
 
 def append_jsonl(path: Path, record: dict) -> None:
@@ -105,11 +120,11 @@ def write_page(out: Path, result: PageResult, pad: int, save_mask: bool, save_ov
     """Write a page's crops (and mask/overlay); return its results.jsonl record."""
     page = result.page
     image = to_8bit(page.image)
-    regions = []
+    regions, crops = [], []
     for n, r in enumerate(result.regions, 1):
         x, y, w, h = crop_box(r.box, pad, image.shape)
         rel = f"crops/{r.digit}/{page.name}_{n:03d}.png"
-        write_png(out / rel, image[y : y + h, x : x + w])
+        crops.append((out / rel, image[y : y + h, x : x + w]))
         regions.append({"index": n, "class": r.digit, "confidence": r.confidence,
                         "bbox": list(r.box), "area": r.area, "crop": rel,
                         "crop_bbox": [x, y, w, h], "line": r.line, "position": r.position})
@@ -118,6 +133,7 @@ def write_page(out: Path, result: PageResult, pad: int, save_mask: bool, save_ov
               "scale": round(result.norm.scale, 6),
               "digit_height": round(result.norm.digit_height, 2),
               "dark_ink": result.norm.dark_ink, "regions": regions, "lines": result.lines}
+    write_pngs(crops)
     if save_mask and result.mask is not None:
         write_png(out / "masks" / f"{page.name}.png", result.mask)
         record["mask"] = f"masks/{page.name}.png"
