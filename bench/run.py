@@ -164,7 +164,7 @@ def memory_curve(model: str, tmp: Path, megapixels: list[float]) -> list[dict]:
         h = int(np.sqrt(mp * 1e6 * 4 / 3))
         w = int(mp * 1e6 / h)
         page = np.full((h, w), 230, np.uint8)
-        step = 80  # rows of 60 px digits, as on a 300 dpi scan, whatever the page size
+        step = 80  # rows of ~45 px digits, as on a 300 dpi scan, whatever the page size
         for y in range(step, h - step, step * 2):
             for x in range(step, w - step, step):
                 cv2.putText(page, str(rng.integers(10)), (x, y), cv2.FONT_HERSHEY_SIMPLEX,

@@ -95,6 +95,9 @@ class Segmenter:
         if provider == "cuda" and "CUDAExecutionProvider" not in self.session.get_providers():
             raise ModelError(f"{self.path}: CUDA was asked for but is not active "
                              f"(session providers: {self.session.get_providers()})")
+        self._shrink_arena = ort.RunOptions()
+        devices = "cpu:0;gpu:0" if "CUDAExecutionProvider" in self.providers else "cpu:0"
+        self._shrink_arena.add_run_config_entry("memory.enable_memory_arena_shrinkage", devices)
         meta = self.session.get_modelmeta().custom_metadata_map
         self.info = model_info(read_metadata(meta), str(self.path))
         self.input_name = self.session.get_inputs()[0].name
@@ -106,9 +109,13 @@ class Segmenter:
     def providers(self) -> list[str]:
         return self.session.get_providers()
 
-    def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, H, W) uint8 model inputs -> labels (N, H, W) uint8, scores (N, H, W) float32."""
-        labels, scores = self.session.run(["labels", "scores"], {self.input_name: batch[..., None]})
+    def __call__(self, batch: np.ndarray, release_memory: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """(N, H, W) uint8 model inputs -> labels (N, H, W) uint8, scores (N, H, W) float32.
+        `release_memory` hands the activations' arena back after this run (costs time;
+        worth it after the last tile of a large page)."""
+        labels, scores = self.session.run(["labels", "scores"], {self.input_name: batch[..., None]},
+                                          self._shrink_arena if release_memory else None)
         return labels, scores
 
 

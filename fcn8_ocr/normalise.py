@@ -79,10 +79,22 @@ def estimate_digit_height(grey: np.ndarray, dark_ink: bool | None = None, max_si
 
     Connected components of the ink on a reduced copy; shapes that cannot be digits
     (lines, specks, blocks) are dropped; the area-weighted median height of the rest
-    favours handwriting over small print.
+    favours handwriting over small print. A large page whose marks come out too small to
+    judge at `max_side` is measured again on a 4x larger copy.
     """
+    for side in (max_side, 4 * max_side):
+        shrink = min(1.0, side / max(grey.shape))
+        reduced = _median_mark_height(grey, dark_ink, shrink)
+        if shrink == 1.0 or (reduced is not None and reduced >= MIN_JUDGED_HEIGHT):
+            break
+    return None if reduced is None else reduced / shrink
+
+
+MIN_JUDGED_HEIGHT = 12  # reduced-copy pixels below which a mark's height is too coarse
+
+
+def _median_mark_height(grey: np.ndarray, dark_ink: bool | None, shrink: float) -> float | None:
     h, w = grey.shape
-    shrink = min(1.0, max_side / max(h, w))
     small = grey if shrink == 1.0 else cv2.resize(grey, (int(w * shrink), int(h * shrink)),
                                                   interpolation=cv2.INTER_AREA)
     small = ink_bright(small, dark_ink)
@@ -99,8 +111,7 @@ def estimate_digit_height(grey: np.ndarray, dark_ink: bool | None = None, max_si
     heights, weights = bh[plausible].astype(float), area[plausible].astype(float)
     order = np.argsort(heights)
     cumulative = np.cumsum(weights[order])
-    median = heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)]
-    return float(median / shrink)
+    return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
 def resize(image: np.ndarray, scale: float) -> np.ndarray:

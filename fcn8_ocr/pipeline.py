@@ -20,9 +20,10 @@ from .read import Page
 from .regions import Region, digit_strings, extract_regions
 from .tile import cut, plan_tiles
 
-Predictor = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+Predictor = Callable[..., tuple[np.ndarray, np.ndarray]]  # (batch, release_memory=False)
 BLANK_LEVEL = 60  # a tile whose brightest model input pixel is below this holds no ink
 BATCH_PIXELS = 1_200_000
+RELEASE_AFTER_PIXELS = 4 * BATCH_PIXELS  # inferred pixels after which the arena is handed back
 
 
 @dataclass
@@ -67,16 +68,22 @@ def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo
                 skipped += 1
                 continue
             groups[window.shape].append((index, tile, window))
+    calls = []
     for shape, items in sorted(groups.items()):
         # at most batch_size tiles and about BATCH_PIXELS pixels per call: activation
         # memory grows with both, and large tiles are already efficient one at a time
         step = max(1, min(options.batch_size, BATCH_PIXELS // (shape[0] * shape[1])))
-        for start in range(0, len(items), step):
-            chunk = items[start : start + step]
-            batch_labels, batch_scores = predictor(np.stack([w for _, _, w in chunk]))
-            for (index, tile, _), lab, sc in zip(chunk, batch_labels, batch_scores, strict=True):
-                labels[index][tile.core] = lab[tile.core_in_tile]
-                scores[index][tile.core] = sc[tile.core_in_tile]
+        calls += [items[start : start + step] for start in range(0, len(items), step)]
+    # after many tiles, the last call hands the arena back so that region extraction on a
+    # large page does not hold both; small pages keep it for the next chunk
+    total = sum(w.size for chunk in calls for _, _, w in chunk)
+    for n, chunk in enumerate(calls, 1):
+        release = n == len(calls) and total > RELEASE_AFTER_PIXELS
+        batch_labels, batch_scores = predictor(np.stack([w for _, _, w in chunk]),
+                                               release_memory=release)
+        for (index, tile, _), lab, sc in zip(chunk, batch_labels, batch_scores, strict=True):
+            labels[index][tile.core] = lab[tile.core_in_tile]
+            scores[index][tile.core] = sc[tile.core_in_tile]
     return labels, scores, skipped
 
 

@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from fcn8_ocr.models import DEFAULT_MODEL
 
 ROOT = Path(__file__).parents[1]

@@ -38,6 +38,21 @@ def test_digit_height_estimate_tracks_the_page(digits):
         assert estimate is not None and 0.7 * height <= estimate <= 1.35 * height, (height, estimate)
 
 
+def test_digit_height_is_measured_on_a_large_page():
+    """On a 9000x12000 page, 45 px digits shrink to 4 px on a 1024 px copy: too small to
+    judge, so the estimate must look again at a larger copy."""
+    page = np.full((12000, 9000), 230, np.uint8)
+    for y in range(2000, 10000, 400):
+        for x in range(1000, 8000, 90):
+            cv2.putText(page, str((x + y) % 10), (x, y), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 30, 6)
+    sample = np.zeros((200, 200), np.uint8)
+    cv2.putText(sample, "8", (50, 150), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 255, 6)
+    rows = np.nonzero(sample.any(axis=1))[0]
+    height = rows[-1] - rows[0] + 1  # the ink's own height
+    estimate = estimate_digit_height(page)
+    assert estimate is not None and 0.8 * height <= estimate <= 1.25 * height, (height, estimate)
+
+
 def test_normalise_removes_paper_and_keeps_ink(digits):
     image, labels = document_page(np.random.default_rng(3), digits, 600, 500, (48, 50))
     norm = normalise(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), 24.0, digit_height=48.0)

@@ -24,6 +24,7 @@ class KerasPredictor:
         self.info = ModelInfo(list(CLASS_NAMES), BACKGROUND, "ink_bright", "background_removed",
                               32, float(meta.get("digit_height", MODEL_DIGIT_HEIGHT)))
 
-    def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, batch: np.ndarray, release_memory: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray]:
         probabilities = self.model.predict(batch[..., None].astype(np.float32), verbose=0)
         return probabilities.argmax(-1).astype(np.uint8), probabilities.max(-1)
