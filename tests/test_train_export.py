@@ -195,6 +195,26 @@ def test_int8_export_keeps_the_contract(tiny_run: Path, tmp_path: Path):
     assert labels.shape == (1, 64, 96)
 
 
+def test_fp16_export_keeps_the_interface(tiny_run: Path, tmp_path: Path):
+    """fp16 is for CUDA; without a GPU the file is written, said to be unvalidated, and
+    must still have the contract's interface and metadata with fp16 weights inside."""
+    out = tmp_path / "fp16.onnx"
+    result = subprocess.run([sys.executable, "-m", "fcn8_ocr", "export", "--weights",
+                             str(tiny_run / "best.keras"), "--out", str(out), "--fp16"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    proto = onnx.load(out)
+    types = {v.name: v.type.tensor_type.elem_type for v in [*proto.graph.input, *proto.graph.output]}
+    assert types == {"image": onnx.TensorProto.UINT8, "labels": onnx.TensorProto.UINT8,
+                     "scores": onnx.TensorProto.FLOAT}
+    weights = [t for t in proto.graph.initializer if len(t.dims) == 4]
+    assert weights and all(t.data_type == onnx.TensorProto.FLOAT16 for t in weights)
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert json.loads(meta["fcn8_ocr.digit_height"]) == 24.0
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        assert "not validated" in result.stdout
+
+
 @pytest.mark.parametrize("strategy", ["mirrored", "multi-worker"])
 def test_distribution_strategies_train_with_one_replica(tmp_path: Path, strategy: str):
     from fcn8_ocr.train.fit import TrainConfig, train
