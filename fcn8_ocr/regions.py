@@ -31,13 +31,16 @@ def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
 
 
+SPLIT_SHARE = 0.2  # a class holding this share of a component becomes a region of its own
+
+
 def extract_regions(labels: np.ndarray, scores: np.ndarray, digit_height: float,
                     background: int, min_area_ratio: float = 0.04) -> list[Region]:
     """Digit regions of a label map whose digits are about `digit_height` px tall.
 
     Components of non-background pixels smaller than `min_area_ratio * digit_height**2` or
     shorter than a third of a digit are dropped. A component's class is the majority vote
-    of its pixels; when several classes each hold at least 30 % of it (touching or
+    of its pixels; when several classes each hold at least 20 % of it (touching or
     overlapping digits of different classes), each becomes its own region, and pixels of
     minor classes go to the largest.
     """
@@ -53,7 +56,7 @@ def extract_regions(labels: np.ndarray, scores: np.ndarray, digit_height: float,
         mask = components[window] == i
         classes = labels[window]
         votes = np.bincount(classes[mask], minlength=background)[:background]
-        major = [int(c) for c in np.argsort(votes)[::-1] if votes[c] >= max(min_area, 0.3 * area)]
+        major = [int(c) for c in np.argsort(votes)[::-1] if votes[c] >= max(min_area, SPLIT_SHARE * area)]
         if len(major) <= 1:
             parts = [(int(np.argmax(votes)), mask)]
         else:
