@@ -1,0 +1,67 @@
+"""M2NIST-style accuracy split by whether an image's digits touch or overlap.
+
+    python bench/m2nist_overlap.py data/m2nist-test [--model M.onnx] [--count 400]
+
+Runs the runner's own pipeline (regions, ink refinement) and prints, for images whose
+digits stand apart and for those whose digits touch, the mean digit IoU and the share
+of digit pixels given the right digit (docs/model.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fcn8_ocr.classes import BACKGROUND, IGNORE, NUM_CLASSES
+from fcn8_ocr.infer import Segmenter
+from fcn8_ocr.metrics import confusion, scores
+from fcn8_ocr.pipeline import Options, segment_pages
+from fcn8_ocr.read import Page
+
+
+def digits_touch(onehot: np.ndarray) -> bool:
+    """True when the digit masks of one image overlap or touch (fewer foreground
+    components than digit instances)."""
+    digit_masks = onehot[..., :BACKGROUND] > 0.5
+    if (digit_masks.sum(-1) > 1).any():
+        return True
+    instances = sum(cv2.connectedComponents(digit_masks[..., c].astype(np.uint8))[0] - 1
+                    for c in range(BACKGROUND))
+    return cv2.connectedComponents(digit_masks.any(-1).astype(np.uint8))[0] - 1 < instances
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, help="folder with combined.npy + segmented.npy")
+    parser.add_argument("--model", default=None, help="ONNX model (default: bundled)")
+    parser.add_argument("--count", type=int, default=400)
+    args = parser.parse_args()
+    images = np.load(args.data / "combined.npy")[: args.count]
+    masks = np.load(args.data / "segmented.npy", mmap_mode="r")[: args.count]
+    segmenter = Segmenter(args.model, "cpu")
+    pages = [Page(args.data / "combined.npy", f"{i}", i + 1, image) for i, image in enumerate(images)]
+    results = segment_pages(pages, segmenter, segmenter.info, Options(), want_mask=True)
+    groups = {False: np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64), True: None}
+    groups[True] = groups[False].copy()
+    counts = {False: 0, True: 0}
+    for result, onehot in zip(results, masks, strict=True):
+        onehot = np.asarray(onehot)
+        truth = np.argmax(onehot > 0.5, axis=-1).astype(np.uint8)
+        truth[(onehot > 0.5).sum(-1) != 1] = IGNORE
+        touch = digits_touch(onehot)
+        groups[touch] += confusion(truth, result.mask)
+        counts[touch] += 1
+    print("| images | count | mean digit IoU | digit pixels given the right digit |")
+    print("|---|---|---|---|")
+    for touch, matrix in groups.items():
+        digit = matrix[:BACKGROUND, :BACKGROUND]
+        right = np.trace(digit) / max(1, matrix[:BACKGROUND].sum())
+        name = "digits touching or overlapping" if touch else "digits apart"
+        print(f"| {name} | {counts[touch]} | {scores(matrix)['mean_digit_iou']:.3f} | {right:.1%} |")
+
+
+if __name__ == "__main__":
+    main()
