@@ -68,8 +68,10 @@ def bundle(run: Path, tests: dict[str, Path], target: Path = DEFAULT_MODEL) -> d
         int8_default = loss <= MAX_INT8_IOU_LOSS and speedup > 1.0
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(int8 if int8_default else fp32, target)
-        shutil.copy(fp32 if int8_default else int8,
-                    target.with_name("default.fp32.onnx" if int8_default else "default.int8.onnx"))
+        other = target.with_name("default.fp32.onnx" if int8_default else "default.int8.onnx")
+        shutil.copy(fp32 if int8_default else int8, other)
+        stale = target.with_name("default.int8.onnx" if int8_default else "default.fp32.onnx")
+        stale.unlink(missing_ok=True)  # a previous bundle's other precision
     report = {"fp32": fp32_figures, "int8": int8_figures, "parity": parity,
               "int8_iou_loss": round(loss, 4), "int8_speedup": round(speedup, 3),
               "default": "int8" if int8_default else "fp32"}
