@@ -10,16 +10,17 @@ of digit pixels given the right digit (docs/model.md).
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from fcn8_ocr.classes import BACKGROUND, IGNORE, NUM_CLASSES
+from fcn8_ocr.classes import BACKGROUND, NUM_CLASSES
 from fcn8_ocr.infer import Segmenter
 from fcn8_ocr.metrics import confusion, scores
 from fcn8_ocr.pipeline import Options, segment_pages
-from fcn8_ocr.read import Page
+from fcn8_ocr.read import Source, read_pages
 
 
 def digits_touch(onehot: np.ndarray) -> bool:
@@ -39,20 +40,15 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="ONNX model (default: bundled)")
     parser.add_argument("--count", type=int, default=400)
     args = parser.parse_args()
-    images = np.load(args.data / "combined.npy")[: args.count]
-    masks = np.load(args.data / "segmented.npy", mmap_mode="r")[: args.count]
+    pages = list(itertools.islice(read_pages(Source(args.data / "combined.npy", "m2nist")), args.count))
+    masks = np.load(args.data / "segmented.npy", mmap_mode="r")
     segmenter = Segmenter(args.model, "cpu")
-    pages = [Page(args.data / "combined.npy", f"{i}", i + 1, image) for i, image in enumerate(images)]
     results = segment_pages(pages, segmenter, segmenter.info, Options(), want_mask=True)
-    groups = {False: np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64), True: None}
-    groups[True] = groups[False].copy()
+    groups = {touch: np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64) for touch in (False, True)}
     counts = {False: 0, True: 0}
-    for result, onehot in zip(results, masks, strict=True):
-        onehot = np.asarray(onehot)
-        truth = np.argmax(onehot > 0.5, axis=-1).astype(np.uint8)
-        truth[(onehot > 0.5).sum(-1) != 1] = IGNORE
-        touch = digits_touch(onehot)
-        groups[touch] += confusion(truth, result.mask)
+    for result, onehot in zip(results, masks, strict=False):
+        touch = digits_touch(np.asarray(onehot))
+        groups[touch] += confusion(result.page.labels, result.mask)
         counts[touch] += 1
     print("| images | count | mean digit IoU | digit pixels given the right digit |")
     print("|---|---|---|---|")

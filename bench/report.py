@@ -12,6 +12,12 @@ NAMES = {"keras": "Keras `model.predict` + numpy argmax (course-lab way), same w
          "onnx_fp32_lab_width": "fcn8-ocr, ONNX fp32, lab width (`width=1`, untrained)"}
 
 
+def _in_table_order(variants: dict) -> list[tuple[str, dict]]:
+    """Variants in the order of NAMES (unknown ones last)."""
+    order = list(NAMES)
+    return sorted(variants.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+
+
 def targets(results: dict) -> list[tuple[str, str, bool]]:
     """The issue's targets against this run's figures."""
     v = results["variants"]
@@ -50,7 +56,7 @@ def write_markdown(results: dict, path: Path, notes: str = "") -> None:
              "| vs Keras | A4 digit IoU | Dice | region recall | precision | class acc. |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     default = results.get("default_variant", "onnx_fp32")
-    for key, row in sorted(v.items(), key=lambda kv: list(NAMES).index(kv[0]) if kv[0] in NAMES else 9):
+    for key, row in _in_table_order(v):
         a4, m2 = row["a4"], row["m2nist"]
         name = NAMES.get(key, key) + (" — **bundled default**" if key == default else "")
         accuracy = ("n/a (untrained) | " * 5 if "untrained" in name else
@@ -66,7 +72,7 @@ def write_markdown(results: dict, path: Path, notes: str = "") -> None:
               "full softmax, then numpy argmax), median ms:", "",
               "| variant | one A4 page at model scale | vs Keras | 64 M2NIST images | vs Keras |",
               "|---|---|---|---|---|"]
-    for key, row in sorted(v.items(), key=lambda kv: list(NAMES).index(kv[0]) if kv[0] in NAMES else 9):
+    for key, row in _in_table_order(v):
         i, r = row["inference"], row["inference_speedup_vs_keras"]
         lines.append(f"| {NAMES.get(key, key)} | {i['a4_page_ms']:.0f} | {r['a4_page_ms']:.2f}x | "
                      f"{i['m2nist_64_ms']:.0f} | {r['m2nist_64_ms']:.2f}x |")

@@ -32,7 +32,7 @@ from flops import conv_flops, cpu_peak_gflops  # noqa: E402
 from fcn8_ocr.batch import JobConfig, _init_worker, _process_source, run_job  # noqa: E402
 from fcn8_ocr.classes import BACKGROUND  # noqa: E402
 from fcn8_ocr.infer import default_threads  # noqa: E402
-from fcn8_ocr.models import DEFAULT_MODEL  # noqa: E402
+from fcn8_ocr.models import ALTERNATE_NAMES, DEFAULT_MODEL  # noqa: E402
 from fcn8_ocr.pipeline import Options  # noqa: E402
 from fcn8_ocr.read import Source  # noqa: E402
 
@@ -181,11 +181,12 @@ def memory_curve(model: str, tmp: Path, megapixels: list[float]) -> list[dict]:
 
 def bundled_pair() -> tuple[Path | None, Path | None]:
     """The bundled fp32 and int8 files (whichever of them is `default.onnx`)."""
-    for other, default_is in (("default.fp32.onnx", "int8"), ("default.int8.onnx", "fp32")):
-        path = DEFAULT_MODEL.with_name(other)
-        if path.is_file() and DEFAULT_MODEL.is_file():
-            return (path, DEFAULT_MODEL) if default_is == "int8" else (DEFAULT_MODEL, path)
-    return (DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None), None
+    if not DEFAULT_MODEL.is_file():
+        return None, None
+    fp32, int8 = (DEFAULT_MODEL.with_name(ALTERNATE_NAMES[k]) for k in ("fp32", "int8"))
+    if fp32.is_file():
+        return fp32, DEFAULT_MODEL
+    return DEFAULT_MODEL, (int8 if int8.is_file() else None)
 
 
 def keras_and_variants(tmp: Path, quick: bool) -> dict[str, str]:

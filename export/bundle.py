@@ -21,7 +21,7 @@ from pathlib import Path
 import onnx
 
 from fcn8_ocr.evaluate import evaluate
-from fcn8_ocr.models import DEFAULT_MODEL
+from fcn8_ocr.models import ALTERNATE_NAMES, DEFAULT_MODEL
 
 from .convert import export_checkpoint
 from .metadata import set_metadata
@@ -67,11 +67,12 @@ def bundle(run: Path, tests: dict[str, Path], target: Path = DEFAULT_MODEL) -> d
             int8_figures[k]["seconds"] for k in tests)
         int8_default = loss <= MAX_INT8_IOU_LOSS and speedup > 1.0
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(int8 if int8_default else fp32, target)
-        other = target.with_name("default.fp32.onnx" if int8_default else "default.int8.onnx")
-        shutil.copy(fp32 if int8_default else int8, other)
-        stale = target.with_name("default.int8.onnx" if int8_default else "default.fp32.onnx")
-        stale.unlink(missing_ok=True)  # a previous bundle's other precision
+        default, other = ("int8", "fp32") if int8_default else ("fp32", "int8")
+        for name in ALTERNATE_NAMES.values():  # a previous bundle's other precision goes
+            target.with_name(name).unlink(missing_ok=True)
+        files = {"fp32": fp32, "int8": int8}
+        shutil.copy(files[default], target)
+        shutil.copy(files[other], target.with_name(ALTERNATE_NAMES[other]))
     report = {"fp32": fp32_figures, "int8": int8_figures, "parity": parity,
               "int8_iou_loss": round(loss, 4), "int8_speedup": round(speedup, 3),
               "default": "int8" if int8_default else "fp32"}
