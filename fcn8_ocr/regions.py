@@ -41,8 +41,8 @@ def extract_regions(labels: np.ndarray, scores: np.ndarray, digit_height: float,
     Components of non-background pixels smaller than `min_area_ratio * digit_height**2` or
     shorter than a third of a digit are dropped. A component's class is the majority vote
     of its pixels; when several classes each hold at least 20 % of it (touching or
-    overlapping digits of different classes), each becomes its own region, and pixels of
-    minor classes go to the largest.
+    overlapping digits of different classes), each becomes its own region, and every pixel
+    of the component goes to the nearest of them.
     """
     foreground = (labels != background).astype(np.uint8)
     count, components, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
@@ -60,9 +60,11 @@ def extract_regions(labels: np.ndarray, scores: np.ndarray, digit_height: float,
         if len(major) <= 1:
             parts = [(int(np.argmax(votes)), mask)]
         else:
-            minor = mask & ~np.isin(classes, major)
-            parts = [(c, (mask & (classes == c)) | (minor if k == 0 else False))
-                     for k, c in enumerate(major)]
+            # each pixel goes to the nearest pixel of a major class
+            distances = [cv2.distanceTransform((~(mask & (classes == c))).astype(np.uint8),
+                                               cv2.DIST_L2, 3) for c in major]
+            nearest = np.argmin(distances, axis=0)
+            parts = [(c, mask & (nearest == k)) for k, c in enumerate(major)]
         for digit, part in parts:
             share = votes[digit] / max(1, part.sum())
             conf = float(scores[window][part & (classes == digit)].mean()) * min(1.0, share)

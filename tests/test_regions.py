@@ -30,6 +30,17 @@ def test_touching_digits_of_different_classes_are_split():
     assert [r.position for r in regions] == [1, 2]
 
 
+def test_stray_pixels_of_a_split_component_go_to_the_nearest_digit():
+    labels, scores = blank()
+    labels[20:44, 10:34] = 4  # the larger digit
+    labels[20:44, 34:46] = 2
+    labels[30:33, 40:43] = 9  # a few confused pixels inside the 2
+    four, two = extract_regions(labels, scores, 24.0, BG)
+    assert (four.digit, two.digit) == (4, 2)
+    assert four.box == (10, 20, 24, 24) and two.box == (34, 20, 12, 24)
+    assert two.area == 24 * 12
+
+
 def test_reading_order_and_strings_on_a_skewed_page():
     labels, scores = blank(200, 500)
     # line 1 drifts down 3 px per digit (skew); line 2 below it
