@@ -163,7 +163,7 @@ def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | 
 @click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--val-tiles", type=int, default=256, show_default=True)
-@click.option("--m2nist-fraction", type=click.FloatRange(0.0, 1.0), default=0.75, show_default=True,
+@click.option("--m2nist-fraction", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
               help="Share of training tiles that are M2NIST-style compositions.")
 @click.option("--patience", type=int, default=8, show_default=True)
 @click.option("--mnist", type=click.Path(exists=True), default=None,

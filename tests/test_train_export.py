@@ -85,22 +85,6 @@ def test_build_fcn8_shapes_and_lab_width():
     assert build_fcn8().count_params() <= 1_500_000  # the default fits the budget
 
 
-def test_upsampling_starts_bilinear():
-    import keras
-    from fcn8_ocr.train.model import bilinear_kernel, build_fcn8
-
-    up = build_fcn8(width=0.125).get_layer("up_pool3")
-    assert np.array_equal(up.kernel.numpy(), bilinear_kernel(16, 11))
-    # a constant map stays constant away from the border; classes do not mix
-    layer = keras.layers.Conv2DTranspose(11, 16, strides=8, padding="same", use_bias=False)
-    layer.build((None, None, None, 11))
-    layer.kernel.assign(bilinear_kernel(16, 11))
-    maps = np.zeros((1, 8, 8, 11), np.float32)
-    maps[..., 3] = 1.0
-    out = layer(maps).numpy()[0, 16:-16, 16:-16]
-    assert np.allclose(out[..., 3], 1.0) and np.allclose(np.delete(out, 3, -1), 0.0)
-
-
 def test_export_round_trip_and_contract(tiny_run: Path, tmp_path: Path):
     from fcn8_ocr.export.convert import export_checkpoint, load_keras, parity_inputs
 

@@ -24,7 +24,7 @@ TILE = 128
 
 
 def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
-               m2nist_fraction: float = 0.75) -> tuple[np.ndarray, np.ndarray]:
+               m2nist_fraction: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
     """One normalised training tile (H, W) uint8 and its labels; deterministic in (seed, index)."""
     rng = np.random.default_rng([seed, index])
     if rng.random() < m2nist_fraction:
@@ -45,7 +45,7 @@ def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
 
 
 def synth_dataset(digits: Digits, seed: int, batch_size: int, tile: int = TILE,
-                  m2nist_fraction: float = 0.75, count: int | None = None) -> tf.data.Dataset:
+                  m2nist_fraction: float = 0.5, count: int | None = None) -> tf.data.Dataset:
     """Endless (or `count`-long) batches of (image float32 NxHxWx1 0-255, labels uint8 NxHxW)."""
 
     def make(index: tf.Tensor) -> tuple[np.ndarray, np.ndarray]:

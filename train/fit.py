@@ -38,7 +38,7 @@ class TrainConfig:
     tile: int = TILE
     learning_rate: float = 1e-3
     seed: int = 0
-    m2nist_fraction: float = 0.75
+    m2nist_fraction: float = 0.5
     val_tiles: int = 256
     patience: int = 8
     mnist: str | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import layers
 
 from fcn8_ocr.classes import NUM_CLASSES
@@ -25,8 +24,7 @@ def build_fcn8(width: float = 0.5, classes: int = NUM_CLASSES, batch_norm: bool 
     for block, (filters, convs) in enumerate(zip(LAB_FILTERS, BLOCK_CONVS, strict=True), 1):
         for i in range(convs):
             x = layers.Conv2D(max(8, int(filters * width)), 3, padding="same",
-                              kernel_initializer="he_normal", use_bias=not batch_norm,
-                              name=f"block{block}_conv{i + 1}")(x)
+                              use_bias=not batch_norm, name=f"block{block}_conv{i + 1}")(x)
             if batch_norm:
                 x = layers.BatchNormalization(name=f"block{block}_bn{i + 1}")(x)
             x = layers.ReLU(name=f"block{block}_relu{i + 1}")(x)
@@ -44,19 +42,4 @@ def build_fcn8(width: float = 0.5, classes: int = NUM_CLASSES, batch_norm: bool 
     up = layers.Conv2DTranspose(classes, 16, strides=8, padding="same", use_bias=False,
                                 name="up_pool3")(up)
     probs = layers.Softmax(name="probabilities")(up)
-    model = keras.Model(image, probs, name=f"fcn8_w{width:g}")
-    for name in ("up_pool5", "up_pool4", "up_pool3"):  # start as bilinear upsampling (FCN)
-        layer = model.get_layer(name)
-        layer.kernel.assign(bilinear_kernel(layer.kernel_size[0], classes))
-    return model
-
-
-def bilinear_kernel(size: int, classes: int) -> np.ndarray:
-    """Conv2DTranspose kernel (size, size, classes, classes) that upsamples each class
-    map bilinearly by size // 2 on its own."""
-    factor = (size + 1) // 2
-    centre = factor - 1 if size % 2 else factor - 0.5
-    ramp = 1 - np.abs(np.arange(size) - centre) / factor
-    kernel = np.zeros((size, size, classes, classes), np.float32)
-    kernel[:, :, range(classes), range(classes)] = np.outer(ramp, ramp)[..., None]
-    return kernel
+    return keras.Model(image, probs, name=f"fcn8_w{width:g}")
