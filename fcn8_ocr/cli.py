@@ -165,6 +165,8 @@ def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | 
 @click.option("--val-tiles", type=int, default=256, show_default=True)
 @click.option("--m2nist-fraction", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
               help="Share of training tiles that are M2NIST-style compositions.")
+@click.option("--contested-weight", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="Extra cross-entropy weight of digit pixels next to another digit.")
 @click.option("--patience", type=int, default=8, show_default=True)
 @click.option("--mnist", type=click.Path(exists=True), default=None,
               help="MNIST files instead of the bundled 5,000 digits.")

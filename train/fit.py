@@ -39,6 +39,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     seed: int = 0
     m2nist_fraction: float = 0.5
+    contested_weight: float = 0.0
     val_tiles: int = 256
     patience: int = 8
     mnist: str | None = None
@@ -47,22 +48,55 @@ class TrainConfig:
     strategy: str = "default"
 
 
-def segmentation_loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-    """Class-weighted cross-entropy (background down-weighted, IGNORE dropped) + soft Dice."""
-    labels = tf.cast(y_true, tf.int32)
-    valid = tf.cast(labels != IGNORE, tf.float32)
-    safe = tf.where(labels == IGNORE, BACKGROUND, labels)
-    weights = tf.where(safe == BACKGROUND, BACKGROUND_WEIGHT, 1.0) * valid
-    ce = keras.losses.sparse_categorical_crossentropy(safe, y_pred)
-    ce = tf.reduce_sum(ce * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
-    onehot = tf.one_hot(safe, NUM_CLASSES) * valid[..., None]
-    probs = y_pred * valid[..., None]
-    inter = tf.reduce_sum(onehot * probs, axis=(0, 1, 2))[:BACKGROUND]
-    total = tf.reduce_sum(onehot + probs, axis=(0, 1, 2))[:BACKGROUND]
-    present = tf.cast(tf.reduce_sum(onehot, axis=(0, 1, 2))[:BACKGROUND] > 0, tf.float32)
-    dice = (2 * inter + 1.0) / (total + 1.0)
-    dice_loss = 1.0 - tf.reduce_sum(dice * present) / tf.maximum(tf.reduce_sum(present), 1.0)
-    return ce + dice_loss
+CONTESTED_RADIUS = 4  # model pixels: a digit pixel this close to another digit is contested
+
+
+def _max_pool(image: tf.Tensor) -> tf.Tensor:
+    """Maximum over a square of side 2 * CONTESTED_RADIUS + 1 (separable: rows, then columns)."""
+    side = 2 * CONTESTED_RADIUS + 1
+    return tf.nn.max_pool2d(tf.nn.max_pool2d(image, (1, side), 1, "SAME"), (side, 1), 1, "SAME")
+
+
+def contested_pixels(labels: tf.Tensor) -> tf.Tensor:
+    """1.0 where a digit pixel lies within CONTESTED_RADIUS of a different digit (touching or
+    overlapping digits, where the network must tell strokes apart), else 0.0.
+
+    A digit pixel is contested when the highest and lowest digit ids around it differ.
+    """
+    digit = (labels < BACKGROUND)[..., None]
+    ids = tf.cast(labels, tf.float32)[..., None]
+    highest = _max_pool(tf.where(digit, ids, -1.0))
+    lowest = -_max_pool(tf.where(digit, -ids, -99.0))
+    return tf.cast(digit & (highest != lowest), tf.float32)[..., 0]
+
+
+def make_loss(contested_weight: float = 0.0):
+    """The training loss; contested digit pixels count `1 + contested_weight` times in the
+    cross-entropy (as U-Net's border weights for touching objects)."""
+
+    def segmentation_loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+        """Class-weighted cross-entropy (background down-weighted, IGNORE dropped) + soft Dice."""
+        labels = tf.cast(y_true, tf.int32)
+        valid = tf.cast(labels != IGNORE, tf.float32)
+        safe = tf.where(labels == IGNORE, BACKGROUND, labels)
+        onehot = tf.one_hot(safe, NUM_CLASSES) * valid[..., None]
+        weights = tf.where(safe == BACKGROUND, BACKGROUND_WEIGHT, 1.0) * valid
+        if contested_weight:
+            weights = weights * (1.0 + contested_weight * contested_pixels(safe))
+        ce = keras.losses.sparse_categorical_crossentropy(safe, y_pred)
+        ce = tf.reduce_sum(ce * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
+        probs = y_pred * valid[..., None]
+        inter = tf.reduce_sum(onehot * probs, axis=(0, 1, 2))[:BACKGROUND]
+        total = tf.reduce_sum(onehot + probs, axis=(0, 1, 2))[:BACKGROUND]
+        present = tf.cast(tf.reduce_sum(onehot, axis=(0, 1, 2))[:BACKGROUND] > 0, tf.float32)
+        dice = (2 * inter + 1.0) / (total + 1.0)
+        dice_loss = 1.0 - tf.reduce_sum(dice * present) / tf.maximum(tf.reduce_sum(present), 1.0)
+        return ce + dice_loss
+
+    return segmentation_loss
+
+
+segmentation_loss = make_loss()
 
 
 def digit_iou_metric() -> keras.metrics.Metric:
@@ -71,9 +105,10 @@ def digit_iou_metric() -> keras.metrics.Metric:
                              sparse_y_pred=False, ignore_class=IGNORE, name="digit_iou")
 
 
-def compile_model(model: keras.Model, learning_rate: float, decay_steps: int) -> None:
+def compile_model(model: keras.Model, learning_rate: float, decay_steps: int,
+                  contested_weight: float = 0.0) -> None:
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=segmentation_loss,
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=make_loss(contested_weight),
                   metrics=[digit_iou_metric()])
 
 
@@ -163,10 +198,12 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
     initial_epoch = 0
     with _strategy(config.strategy).scope():
         model = build_fcn8(config.width, batch_norm=config.batch_norm)
-        compile_model(model, config.learning_rate, config.epochs * config.steps_per_epoch)
+        compile_model(model, config.learning_rate, config.epochs * config.steps_per_epoch,
+                      config.contested_weight)
         if resume and not (out / "backup").exists() and (out / "last.keras").exists():
+            loss = make_loss(config.contested_weight)
             model = keras.models.load_model(out / "last.keras",
-                                            custom_objects={"segmentation_loss": segmentation_loss})
+                                            custom_objects={"segmentation_loss": loss})
             initial_epoch = _logged_epochs(out / "log.csv")
 
     callbacks = [
