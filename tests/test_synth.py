@@ -34,21 +34,3 @@ def test_m2nist_sample_shape_and_alignment(digits):
     image, labels = m2nist_sample(np.random.default_rng(0), digits)
     assert image.shape == labels.shape == (64, 84)
     assert (image[labels != BACKGROUND] >= 128).all()
-
-
-def test_m2nist_samples_are_trained_at_the_scale_the_runner_gives_them(digits):
-    from fcn8_ocr.train.data import MODEL_DIGIT_HEIGHT, SCALE_JITTER, at_runner_scale
-
-    from fcn8_ocr.normalise import estimate_digit_height
-
-    rng = np.random.default_rng(1)
-    for _ in range(20):
-        image, labels = m2nist_sample(rng, digits)
-        height = estimate_digit_height(image, dark_ink=False) or MODEL_DIGIT_HEIGHT
-        scaled, scaled_labels = at_runner_scale(rng, image, labels)
-        assert scaled.shape == scaled_labels.shape
-        scale = scaled.shape[0] / image.shape[0]
-        runner_scale = MODEL_DIGIT_HEIGHT / height
-        assert runner_scale * np.exp(-SCALE_JITTER) - 0.02 <= scale
-        assert scale <= runner_scale * np.exp(SCALE_JITTER) + 0.02
-        assert set(np.unique(scaled_labels)) <= set(np.unique(labels))

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from fcn8_ocr.classes import BACKGROUND
-from fcn8_ocr.normalise import estimate_digit_height, model_input, resize, to_grey
+from fcn8_ocr.normalise import model_input, to_grey
 
 from .sources import Digits, load_m2nist
 from .synth import document_page, m2nist_sample
@@ -21,17 +21,6 @@ from .synth import document_page, m2nist_sample
 MODEL_DIGIT_HEIGHT = 24.0
 TRAIN_DIGIT_RANGE = (15.0, 40.0)  # digit heights at model scale: the runner's estimate is loose
 TILE = 128
-SCALE_JITTER = 0.1  # M2NIST-style samples: runner's scale times exp(U(-j, j))
-
-
-def at_runner_scale(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """A white-on-black image and its labels scaled as the runner would scale that image
-    (its estimated digit height brought to model scale), with a little jitter."""
-    height = estimate_digit_height(image, dark_ink=False) or MODEL_DIGIT_HEIGHT
-    scale = MODEL_DIGIT_HEIGHT / height * float(np.exp(rng.uniform(-SCALE_JITTER, SCALE_JITTER)))
-    scaled = resize(image, scale)
-    return scaled, cv2.resize(labels, scaled.shape[::-1], interpolation=cv2.INTER_NEAREST)
 
 
 def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
@@ -42,7 +31,7 @@ def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
         image = np.zeros((tile, tile), np.uint8)
         labels = np.full((tile, tile), BACKGROUND, np.uint8)
         for _ in range(rng.integers(1, 4)):
-            small, small_labels = at_runner_scale(rng, *m2nist_sample(rng, digits))
+            small, small_labels = m2nist_sample(rng, digits)
             small, small_labels = small[:tile, :tile], small_labels[:tile, :tile]
             y, x = rng.integers(0, tile - small.shape[0] + 1), rng.integers(0, tile - small.shape[1] + 1)
             window = image[y : y + small.shape[0], x : x + small.shape[1]]
