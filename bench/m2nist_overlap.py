@@ -1,6 +1,6 @@
 """M2NIST-style accuracy split by whether an image's digits touch or overlap.
 
-    python bench/m2nist_overlap.py data/m2nist-test [--model M.onnx] [--count 400]
+    python bench/m2nist_overlap.py data/m2nist-overlap-test [--model M.onnx] [--count 400]
 
 Runs the runner's own pipeline (regions, ink refinement) and prints, for images whose
 digits stand apart and for those whose digits touch, the mean digit IoU and the share
@@ -56,7 +56,9 @@ def main() -> None:
         digit = matrix[:BACKGROUND, :BACKGROUND]
         right = np.trace(digit) / max(1, matrix[:BACKGROUND].sum())
         name = "digits touching or overlapping" if touch else "digits apart"
-        print(f"| {name} | {counts[touch]} | {scores(matrix)['mean_digit_iou']:.3f} | {right:.1%} |")
+        iou = scores(matrix)["mean_digit_iou"]
+        iou_text = "-" if iou is None else f"{iou:.3f}"
+        print(f"| {name} | {counts[touch]} | {iou_text} | {right:.1%} |")
 
 
 if __name__ == "__main__":

@@ -9,3 +9,7 @@ BACKGROUND: int = 10
 IGNORE: int = 255
 NUM_CLASSES: int = 11
 CLASS_NAMES: tuple[str, ...] = tuple(str(d) for d in DIGIT_CLASSES) + ("background",)
+
+# Labels mark a pixel as a digit where a stroke covers at least half of it. Once the runner
+# has removed the paper and stretched ink to about 230, such pixels are at least this bright.
+INK_LEVEL: int = 115

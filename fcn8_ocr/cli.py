@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .classes import INK_LEVEL
 
 EXIT_OK, EXIT_INPUTS_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
 TRAIN_HINT = "this command needs the training extra: pip install 'fcn8-ocr[train]'"
@@ -66,6 +67,10 @@ def main() -> None:
 @click.option("--save-masks", is_flag=True, help="Write masks/<page>.png (class ids, page size).")
 @click.option("--save-overlay", is_flag=True, help="Write overlays/<page>.png for a person.")
 @click.option("--no-refine", is_flag=True, help="Keep the model's masks; do not cut them to the ink.")
+@click.option("--ink-level", type=click.IntRange(1, 255), default=INK_LEVEL, show_default=True,
+              help="Stroke pixels: at least this bright once the paper is removed and ink "
+                   "stretched to about 230; 115 = at least half covered by a stroke, 1 = every "
+                   "trace of ink (as M2NIST's own masks count them).")
 @click.option("--resume", is_flag=True, help="Skip pages already complete in results.jsonl.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local processes, or a Ray cluster (the [ray] extra).")
@@ -76,8 +81,8 @@ def main() -> None:
 def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str, threads: int,
             workers: int, batch_size: int, tile: int, digit_height: float | None, pad: int,
             labels: Path | None, dpi: float, save_masks: bool, save_overlay: bool,
-            no_refine: bool, resume: bool, engine: str, address: str | None, num_actors: int,
-            quiet: bool) -> None:
+            no_refine: bool, ink_level: int, resume: bool, engine: str, address: str | None,
+            num_actors: int, quiet: bool) -> None:
     """Segment INPUTS (files, folders, globs) and write digit crops under --out."""
     if engine == "ray" and _absent("ray"):
         from .engine_ray import RAY_HINT
@@ -97,7 +102,7 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_MODEL)
     options = Options(digit_height=digit_height, tile=tile, batch_size=batch_size,
-                      refine=not no_refine)
+                      refine=not no_refine, ink_level=ink_level)
     config = JobConfig(list(inputs), out, model, provider, threads, workers, options, labels, pad,
                        dpi, save_masks, save_overlay, resume, quiet, engine, address, num_actors,
                        batch_size)
@@ -129,7 +134,9 @@ def info(model: str | None, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--kind", type=click.Choice(["m2nist", "document"]), required=True)
+@click.option("--kind", type=click.Choice(["m2nist", "m2nist-overlap", "document"]), required=True,
+              help="m2nist: digits placed as M2NIST places them; m2nist-overlap: anywhere, "
+                   "overlapping freely; document: scan-like pages.")
 @click.option("--count", type=click.IntRange(min=1), required=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -141,13 +148,16 @@ def info(model: str | None, as_json: bool) -> None:
               help="Document page width and height in pixels.")
 @click.option("--digit-height", type=(float, float), default=(15.0, 120.0), show_default=True,
               help="Range of handwritten digit heights on document pages.")
+@click.option("--mask-level", type=click.IntRange(1, 255), default=128, show_default=True,
+              help="M2NIST kinds: a digit pixel has at least this intensity (1: every non-zero "
+                   "pixel, as M2NIST's own masks).")
 def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | None,
-          size: tuple[int, int], digit_height: tuple[float, float]) -> None:
-    """Write synthetic images/ + labels/ (and M2NIST .npy files for --kind m2nist)."""
+          size: tuple[int, int], digit_height: tuple[float, float], mask_level: int) -> None:
+    """Write synthetic images/ + labels/ (and M2NIST .npy files for the m2nist kinds)."""
     _require_train_extra()
     from .train.synthesize import write_synthetic
 
-    write_synthetic(kind, count, out, seed, split, mnist, size, digit_height)
+    write_synthetic(kind, count, out, seed, split, mnist, size, digit_height, mask_level)
     click.echo(f"wrote {count} {kind} images to {out}")
 
 
@@ -199,9 +209,13 @@ def train(resume: bool, quiet: bool, **kwargs: object) -> None:
 @click.option("--digit-height", type=click.FloatRange(min=4), default=None,
               help="Digit height in page pixels (default: estimated per page).")
 @click.option("--no-refine", is_flag=True, help="Score the model's masks without ink refinement.")
+@click.option("--ink-level", type=click.IntRange(1, 255), default=INK_LEVEL, show_default=True,
+              help="Stroke pixels: at least this bright once the paper is removed and ink "
+                   "stretched to about 230; 115 = at least half covered by a stroke, 1 = every "
+                   "trace of ink (as M2NIST's own masks count them).")
 @click.option("--limit", type=int, default=None, help="Evaluate the first N images only.")
 def evaluate(model: str, data: str, out: Path | None, digit_height: float | None,
-             no_refine: bool, limit: int | None) -> None:
+             no_refine: bool, ink_level: int, limit: int | None) -> None:
     """Per-class IoU and Dice (dataset totals), mean over digits, pixel accuracy."""
     if model.endswith(".keras"):
         _require_train_extra()
@@ -210,7 +224,8 @@ def evaluate(model: str, data: str, out: Path | None, digit_height: float | None
     from .metrics import format_table
 
     try:
-        report = run_evaluation(model, data, out, digit_height, not no_refine, limit)
+        report = run_evaluation(model, data, out, digit_height, not no_refine, limit,
+                                ink_level=ink_level)
     except ModelError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_MODEL)

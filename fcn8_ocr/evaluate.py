@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .classes import CLASS_NAMES, NUM_CLASSES
+from .classes import CLASS_NAMES, INK_LEVEL, NUM_CLASSES
 from .infer import load_predictor
 from .metrics import confusion, scores
 from .pipeline import Options, segment_pages
@@ -42,11 +42,11 @@ def labelled_pages(data: str | Path, limit: int | None = None) -> Iterator[Page]
 
 def evaluate(model: str | Path, data: str | Path, out: Path | None = None,
              digit_height: float | None = None, refine: bool = True, limit: int | None = None,
-             chunk: int = 64) -> dict:
+             chunk: int = 64, ink_level: int = INK_LEVEL) -> dict:
     """Dataset-level IoU/Dice of `model` on `data`; writes reports under `out` if given."""
     predictor = load_predictor(model)
     info = predictor.info
-    options = Options(digit_height=digit_height, refine=refine)
+    options = Options(digit_height=digit_height, refine=refine, ink_level=ink_level)
     matrix = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
     batch: list[Page] = []
     images = 0

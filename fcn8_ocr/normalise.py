@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .classes import INK_LEVEL
+
 
 def to_grey(image: np.ndarray) -> np.ndarray:
     """8-bit single-channel copy of a grey, BGR or BGRA image of 8 or 16 bits."""
@@ -65,12 +67,13 @@ def remove_background(bright: np.ndarray, digit_height: float) -> np.ndarray:
     return cv2.convertScaleAbs(residual, alpha=ink_gain(residual))
 
 
-INK_LEVEL = 115  # half the stretched ink level: a pixel at least half covered by a stroke
+def ink_mask(flat: np.ndarray, level: int = INK_LEVEL) -> np.ndarray:
+    """Stroke pixels of a background-removed page: at least `level` bright (bool).
 
-
-def ink_mask(flat: np.ndarray) -> np.ndarray:
-    """Stroke pixels of a background-removed page: above half the ink level (bool)."""
-    return flat >= INK_LEVEL
+    The default, half the stretched ink level, keeps pixels at least half covered by a
+    stroke; 1 keeps every trace of ink (M2NIST's own masks count every non-zero pixel).
+    """
+    return flat >= level
 
 
 def estimate_digit_height(grey: np.ndarray, dark_ink: bool | None = None, max_side: int = 1024
@@ -157,7 +160,8 @@ def normalise(grey: np.ndarray, model_digit_height: float, digit_height: float |
                       dark_ink, paper, gain)
 
 
-def page_ink(grey_window: np.ndarray, norm: Normalised, window: tuple[slice, slice]) -> np.ndarray:
+def page_ink(grey_window: np.ndarray, norm: Normalised, window: tuple[slice, slice],
+             level: int = INK_LEVEL) -> np.ndarray:
     """Stroke pixels (bool) of a window of the page at full page resolution.
 
     The paper level comes from the model-scale background, upsampled to the window.
@@ -170,4 +174,4 @@ def page_ink(grey_window: np.ndarray, norm: Normalised, window: tuple[slice, sli
     by1 = min(max(by1, by0 + 1), norm.background.shape[0])
     bx1 = min(max(bx1, bx0 + 1), norm.background.shape[1])
     paper = cv2.resize(norm.background[by0:by1, bx0:bx1], (w, h), interpolation=cv2.INTER_LINEAR)
-    return ink_mask(cv2.convertScaleAbs(cv2.subtract(bright, paper), alpha=norm.gain))
+    return ink_mask(cv2.convertScaleAbs(cv2.subtract(bright, paper), alpha=norm.gain), level)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .classes import INK_LEVEL
 from .infer import ModelInfo
 from .normalise import Normalised, normalise, page_ink, to_grey
 from .read import Page
@@ -36,6 +37,7 @@ class Options:
     margin: int = 32                   # context kept around each tile's core
     batch_size: int = 32
     refine: bool = True                # cut region masks to the page's own ink
+    ink_level: int = INK_LEVEL         # stroke pixels: this bright once paper is removed
     min_area: float = 0.04             # x digit_height**2
 
 
@@ -87,7 +89,8 @@ def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo
     return labels, scores, skipped
 
 
-def _to_page(region: Region, grey: np.ndarray, norm: Normalised, refine: bool) -> Region | None:
+def _to_page(region: Region, grey: np.ndarray, norm: Normalised, refine: bool,
+             ink_level: int = INK_LEVEL) -> Region | None:
     """The region in page coordinates; its mask cut to the page's own ink when `refine`."""
     x, y, w, h = region.box
     s = norm.scale
@@ -98,14 +101,17 @@ def _to_page(region: Region, grey: np.ndarray, norm: Normalised, refine: bool) -
         return None
     mask = cv2.resize(region.mask.astype(np.uint8), (x1 - x0, y1 - y0),
                       interpolation=cv2.INTER_NEAREST).astype(bool)
-    if refine:
-        window = (slice(y0, y1), slice(x0, x1))
-        ink = page_ink(grey[window], norm, window)
+    if refine:  # the page's ink within 1.5 model pixels of the model's mask, box included
         radius = max(1, int(round(1.5 / s)))
-        grown = cv2.dilate(mask.astype(np.uint8), np.ones((2 * radius + 1,) * 2, np.uint8))
-        refined = ink & grown.astype(bool)
+        gx0, gy0 = max(0, x0 - radius), max(0, y0 - radius)
+        gx1, gy1 = min(page_w, x1 + radius), min(page_h, y1 + radius)
+        grown = np.zeros((gy1 - gy0, gx1 - gx0), np.uint8)
+        grown[y0 - gy0 : y1 - gy0, x0 - gx0 : x1 - gx0] = mask
+        grown = cv2.dilate(grown, np.ones((2 * radius + 1,) * 2, np.uint8))
+        window = (slice(gy0, gy1), slice(gx0, gx1))
+        refined = page_ink(grey[window], norm, window, ink_level) & grown.astype(bool)
         if refined.sum() >= 0.05 * mask.sum():
-            mask = refined
+            mask, x0, y0 = refined, gx0, gy0
     ys, xs = np.nonzero(mask)
     if len(ys) == 0:
         return None
@@ -133,7 +139,8 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     results = []
     for page, grey, norm, lab, sc in zip(pages, greys, norms, labels, scores, strict=True):
         found = extract_regions(lab, sc, info.digit_height, info.background_id, options.min_area)
-        regions = [r for r in (_to_page(f, grey, norm, options.refine) for f in found) if r]
+        regions = [r for r in (_to_page(f, grey, norm, options.refine, options.ink_level)
+                               for f in found) if r]
         mask = page_mask(grey.shape, regions, info.background_id) if want_mask else None
         results.append(PageResult(page, norm, regions, digit_strings(regions), mask, skipped))
     return results

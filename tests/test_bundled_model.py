@@ -27,7 +27,7 @@ def test_info_without_a_model_shows_the_bundled_contract():
     meta = summary["metadata"]
     assert meta["classes"][meta["background_id"]] == "background"
     assert meta["digit_height"] > 0 and meta["stride"] == 32
-    for test_set in ("m2nist_test", "document_test"):
+    for test_set in ("m2nist_test", "m2nist_overlap_test", "document_test"):
         assert 0.0 < meta["metrics"][test_set]["mean_digit_iou"] <= 1.0
     assert DEFAULT_MODEL.stat().st_size < 8_000_000
 

@@ -31,3 +31,21 @@ def test_coordinates_refer_to_the_original_page(rule_model):
         x, y, w, h = region.box
         assert abs(x - 300) <= 1 and abs(y - 400) <= 1 and abs(w - 31) <= 2 and abs(h - 121) <= 2
         assert result.mask[460, 315] == 3 and result.mask[100, 100] == 10
+
+
+def test_ink_level_sets_which_pixels_count_as_strokes(rule_model):
+    """115 keeps pixels at least half covered by a stroke; 1 keeps every trace of ink, as
+    M2NIST's own masks count it."""
+    page = np.zeros((200, 200), np.uint8)  # white on black, as M2NIST
+    cv2.rectangle(page, (90, 60), (100, 140), 255, -1)
+    page[60:141, 101:104] = 40  # a faint anti-aliased fringe along one side
+    segmenter = Segmenter(rule_model)
+
+    def mask(**options):
+        return segment_pages([Page(__file__, "p", 1, page)], segmenter, segmenter.info,
+                             Options(digit_height=80.0, **options), want_mask=True)[0].mask
+
+    half, every = mask(), mask(ink_level=1)
+    stroke, fringe = (slice(62, 139), slice(91, 100)), (slice(62, 139), slice(101, 104))
+    assert (half[stroke] == 3).all() and (half[fringe] == 10).all()
+    assert (every[stroke] == 3).all() and (every[fringe] == 3).all() and (every[:, :85] == 10).all()

@@ -1,5 +1,6 @@
 import cv2
 import numpy as np
+from fcn8_ocr.train.sources import Digits
 from fcn8_ocr.train.synth import document_page, m2nist_sample
 
 from fcn8_ocr.classes import BACKGROUND
@@ -34,3 +35,27 @@ def test_m2nist_sample_shape_and_alignment(digits):
     image, labels = m2nist_sample(np.random.default_rng(0), digits)
     assert image.shape == labels.shape == (64, 84)
     assert (image[labels != BACKGROUND] >= 128).all()
+
+
+def _solid_digits() -> Digits:
+    """One 'digit': a fully inked 28x28 box of class 3, so labels show where boxes went."""
+    return Digits(np.full((1, 28, 28), 255, np.uint8), np.array([3]), "solid")
+
+
+def test_m2nist_places_digits_left_to_right_as_m2nist_does():
+    """Box k starts 28k + 0..9 px from the left: the first two always cover columns 9-27
+    and 37-55; a third fits only at column 56, about 1 image in 20."""
+    covered = np.array([m2nist_sample(np.random.default_rng(s), _solid_digits())[1] != BACKGROUND
+                        for s in range(400)]).any(axis=1)  # (images, columns) with a digit
+    assert covered[:, 9:28].all() and covered[:, 37:56].all()
+    third = covered[:, 66:].any(axis=1)
+    assert 0.01 < third.mean() < 0.12 and covered[third, 56:].all()
+
+
+def test_m2nist_overlap_puts_digits_anywhere(digits):
+    covered = np.array([m2nist_sample(np.random.default_rng(s), _solid_digits(), overlap=True)[1]
+                        != BACKGROUND for s in range(400)]).any(axis=1)
+    assert not covered[:, 9:28].all() and covered.any(axis=0).all()
+    counts = [len(np.unique(m2nist_sample(np.random.default_rng(s), digits, overlap=True)[1])) - 1
+              for s in range(200)]
+    assert min(counts) == 1 and max(counts) == 3

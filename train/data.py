@@ -31,7 +31,7 @@ def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
         image = np.zeros((tile, tile), np.uint8)
         labels = np.full((tile, tile), BACKGROUND, np.uint8)
         for _ in range(rng.integers(1, 4)):
-            small, small_labels = m2nist_sample(rng, digits)
+            small, small_labels = m2nist_sample(rng, digits, overlap=True)
             small, small_labels = small[:tile, :tile], small_labels[:tile, :tile]
             y, x = rng.integers(0, tile - small.shape[0] + 1), rng.integers(0, tile - small.shape[1] + 1)
             window = image[y : y + small.shape[0], x : x + small.shape[1]]

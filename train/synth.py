@@ -1,6 +1,7 @@
 """Synthetic training and test images with pixel-exact labels (numpy + OpenCV only).
 
-* `m2nist_sample`: 64x84 white-on-black images with 1-3 MNIST digits, as M2NIST.
+* `m2nist_sample`: 64x84 white-on-black images with 2-3 MNIST digits placed as M2NIST
+  places them (or, `overlap=True`, 1-3 digits anywhere).
 * `document_page`: what a scan looks like -- textured, unevenly lit paper; dark ink of
   varying colour and stroke width; digit strings on ruled lines, in comb boxes, in table
   cells and free; touching neighbours; printed text, lines and boxes as distractors;
@@ -23,24 +24,42 @@ from fcn8_ocr.classes import BACKGROUND
 from .sources import Digits
 
 M2NIST_SHAPE = (64, 84)
+M2NIST_BOX = 28     # an MNIST digit's box
+M2NIST_JITTER = 10  # M2NIST's generator: box k starts 28k + 0..9 px from the left
 _FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
           cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_PLAIN)
 _WORDS = ("Total", "Amount", "Date", "No.", "Account", "Phone", "Invoice", "Qty", "Code",
           "Ref", "Signature", "Postal code", "Customer", "Page", "Form", "ID", "Sum")
 
 
-def m2nist_sample(rng: np.random.Generator, digits: Digits) -> tuple[np.ndarray, np.ndarray]:
-    """One M2NIST-style 64x84 image (white digits on black) and its class-id labels."""
+def m2nist_sample(rng: np.random.Generator, digits: Digits, overlap: bool = False,
+                  mask_level: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """One M2NIST-style 64x84 image (white digits on black) and its class-id labels.
+
+    Placed as M2NIST's own generator places them: 2 or 3 digits left to right, digit k's
+    28 px box starting 28k + 0..9 px from the left edge at a random height, a box that would
+    leave the canvas dropped (so a third digit in about 1 image in 20). Neighbouring boxes
+    share at most 9 columns: digits may touch, rarely overlap. `overlap=True` instead puts
+    1-3 digits anywhere, overlapping freely: the training default and a harder stress test.
+    A digit pixel is one of intensity >= `mask_level` (1: every non-zero pixel, as M2NIST's
+    own masks).
+    """
     image = np.zeros(M2NIST_SHAPE, np.uint8)
     labels = np.full(M2NIST_SHAPE, BACKGROUND, np.uint8)
-    for _ in range(rng.integers(1, 4)):
+    count = rng.integers(1, 4) if overlap else rng.integers(2, 4)
+    for k in range(count):
         i = rng.integers(len(digits))
-        y = rng.integers(0, M2NIST_SHAPE[0] - 28 + 1)
-        x = rng.integers(0, M2NIST_SHAPE[1] - 28 + 1)
+        y = rng.integers(0, M2NIST_SHAPE[0] - M2NIST_BOX + 1)
+        if overlap:
+            x = rng.integers(0, M2NIST_SHAPE[1] - M2NIST_BOX + 1)
+        else:
+            x = M2NIST_BOX * k + rng.integers(0, M2NIST_JITTER)
+            if x + M2NIST_BOX > M2NIST_SHAPE[1]:
+                continue
         patch = digits.images[i]
-        window = image[y : y + 28, x : x + 28]
+        window = image[y : y + M2NIST_BOX, x : x + M2NIST_BOX]
         np.maximum(window, patch, out=window)
-        labels[y : y + 28, x : x + 28][patch >= 128] = digits.labels[i]
+        labels[y : y + M2NIST_BOX, x : x + M2NIST_BOX][patch >= mask_level] = digits.labels[i]
     return image, labels
 
 

@@ -14,20 +14,30 @@ from fcn8_ocr.write import atomic_write, write_png
 from .sources import SPLIT_SEED, load_digits, split_digits
 from .synth import document_page, m2nist_sample
 
+KINDS = ("m2nist", "m2nist-overlap", "document")
+
 
 def write_synthetic(kind: str, count: int, out: str | Path, seed: int = 0, split: str = "test",
                     mnist: str | None = None, size: tuple[int, int] = (1240, 1754),
-                    digit_height: tuple[float, float] = (15.0, 120.0)) -> Path:
+                    digit_height: tuple[float, float] = (15.0, 120.0), mask_level: int = 128
+                    ) -> Path:
     """Deterministic for (kind, count, seed, split, source): images/<kind>_<i>.{png,jpg},
-    labels/<same stem>.png, and for m2nist also combined.npy + segmented.npy."""
+    labels/<same stem>.png, and for the M2NIST kinds also combined.npy + segmented.npy.
+
+    `kind`: "m2nist" (placed as M2NIST places digits), "m2nist-overlap" (digits anywhere,
+    overlapping freely) or "document" (scan-like pages). `mask_level`: M2NIST kinds label
+    pixels of at least this intensity (1: every non-zero pixel, as M2NIST's own masks)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    m2nist = kind.startswith("m2nist")
     out = Path(out)
     digits = split_digits(load_digits(mnist), split)
     images, label_maps = [], []
     for i in range(count):
-        rng = np.random.default_rng([seed, i, 0 if kind == "m2nist" else 1])
+        rng = np.random.default_rng([seed, i, 0 if m2nist else 1])
         stem = f"{kind}_{seed}_{i:05d}"
-        if kind == "m2nist":
-            image, labels = m2nist_sample(rng, digits)
+        if m2nist:
+            image, labels = m2nist_sample(rng, digits, kind == "m2nist-overlap", mask_level)
             write_png(out / "images" / f"{stem}.png", image)
             images.append(image)
             label_maps.append(labels)
@@ -36,13 +46,14 @@ def write_synthetic(kind: str, count: int, out: str | Path, seed: int = 0, split
             ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
             atomic_write(out / "images" / f"{stem}.jpg", buf.tobytes())
         write_png(out / "labels" / f"{stem}.png", labels)
-    if kind == "m2nist":
+    if m2nist:
         combined = np.stack(images)
         onehot = np.eye(NUM_CLASSES, dtype=np.uint8)[np.stack(label_maps)]
         assert onehot.shape[-1] == BACKGROUND + 1
         np.save(out / "combined.npy", combined)
         np.save(out / "segmented.npy", onehot)
     info = {"kind": kind, "count": count, "seed": seed, "split": split, "split_seed": SPLIT_SEED,
-            "digits": digits.source, "size": list(size), "digit_height": list(digit_height)}
+            "digits": digits.source, "size": list(size), "digit_height": list(digit_height),
+            "mask_level": mask_level}
     atomic_write(out / "synth.json", json.dumps(info, indent=2).encode())
     return out
