@@ -59,3 +59,20 @@ def test_m2nist_overlap_puts_digits_anywhere(digits):
     counts = [len(np.unique(m2nist_sample(np.random.default_rng(s), digits, overlap=True)[1])) - 1
               for s in range(200)]
     assert min(counts) == 1 and max(counts) == 3
+
+
+def test_synth_kinds_and_mask_level(tmp_path):
+    """The CLI offers every kind; --mask-level 1 labels every non-zero pixel of the same
+    images (M2NIST's own convention), the default only pixels at least half covered."""
+    from fcn8_ocr.train.synthesize import KINDS, write_synthetic
+
+    from fcn8_ocr.cli import synth
+
+    assert tuple(next(p for p in synth.params if p.name == "kind").type.choices) == KINDS
+    half = write_synthetic("m2nist", 6, tmp_path / "half", seed=2)
+    every = write_synthetic("m2nist", 6, tmp_path / "every", seed=2, mask_level=1)
+    images = np.load(half / "combined.npy")
+    assert np.array_equal(images, np.load(every / "combined.npy"))
+    half_digit = np.load(half / "segmented.npy")[..., BACKGROUND] == 0
+    every_digit = np.load(every / "segmented.npy")[..., BACKGROUND] == 0
+    assert np.array_equal(half_digit, images >= 128) and np.array_equal(every_digit, images > 0)
