@@ -17,6 +17,12 @@ from .classes import INK_LEVEL
 EXIT_OK, EXIT_INPUTS_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
 TRAIN_HINT = "this command needs the training extra: pip install 'fcn8-ocr[train]'"
 
+ink_level_option = click.option(
+    "--ink-level", type=click.IntRange(1, 255), default=INK_LEVEL, show_default=True,
+    help="Stroke pixels: at least this bright once the paper is removed and ink stretched to "
+         "about 230; 115 = at least half covered by a stroke, 1 = every trace of ink (as "
+         "M2NIST's own masks count them).")
+
 
 def _absent(module: str) -> bool:
     """True when `module` cannot be imported here (without importing it)."""
@@ -67,10 +73,7 @@ def main() -> None:
 @click.option("--save-masks", is_flag=True, help="Write masks/<page>.png (class ids, page size).")
 @click.option("--save-overlay", is_flag=True, help="Write overlays/<page>.png for a person.")
 @click.option("--no-refine", is_flag=True, help="Keep the model's masks; do not cut them to the ink.")
-@click.option("--ink-level", type=click.IntRange(1, 255), default=INK_LEVEL, show_default=True,
-              help="Stroke pixels: at least this bright once the paper is removed and ink "
-                   "stretched to about 230; 115 = at least half covered by a stroke, 1 = every "
-                   "trace of ink (as M2NIST's own masks count them).")
+@ink_level_option
 @click.option("--resume", is_flag=True, help="Skip pages already complete in results.jsonl.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local processes, or a Ray cluster (the [ray] extra).")
@@ -209,10 +212,7 @@ def train(resume: bool, quiet: bool, **kwargs: object) -> None:
 @click.option("--digit-height", type=click.FloatRange(min=4), default=None,
               help="Digit height in page pixels (default: estimated per page).")
 @click.option("--no-refine", is_flag=True, help="Score the model's masks without ink refinement.")
-@click.option("--ink-level", type=click.IntRange(1, 255), default=INK_LEVEL, show_default=True,
-              help="Stroke pixels: at least this bright once the paper is removed and ink "
-                   "stretched to about 230; 115 = at least half covered by a stroke, 1 = every "
-                   "trace of ink (as M2NIST's own masks count them).")
+@ink_level_option
 @click.option("--limit", type=int, default=None, help="Evaluate the first N images only.")
 def evaluate(model: str, data: str, out: Path | None, digit_height: float | None,
              no_refine: bool, ink_level: int, limit: int | None) -> None:
