@@ -89,9 +89,9 @@ def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo
     return labels, scores, skipped
 
 
-def _to_page(region: Region, grey: np.ndarray, norm: Normalised, refine: bool,
-             ink_level: int = INK_LEVEL) -> Region | None:
-    """The region in page coordinates; its mask cut to the page's own ink when `refine`."""
+def _to_page(region: Region, grey: np.ndarray, norm: Normalised, options: Options
+             ) -> Region | None:
+    """The region in page coordinates; its mask cut to the page's own ink when `options.refine`."""
     x, y, w, h = region.box
     s = norm.scale
     page_h, page_w = grey.shape
@@ -101,7 +101,7 @@ def _to_page(region: Region, grey: np.ndarray, norm: Normalised, refine: bool,
         return None
     mask = cv2.resize(region.mask.astype(np.uint8), (x1 - x0, y1 - y0),
                       interpolation=cv2.INTER_NEAREST).astype(bool)
-    if refine:  # the page's ink within 1.5 model pixels of the model's mask, box included
+    if options.refine:  # the page's ink within 1.5 model pixels of the model's mask, box included
         radius = max(1, int(round(1.5 / s)))
         gx0, gy0 = max(0, x0 - radius), max(0, y0 - radius)
         gx1, gy1 = min(page_w, x1 + radius), min(page_h, y1 + radius)
@@ -109,7 +109,7 @@ def _to_page(region: Region, grey: np.ndarray, norm: Normalised, refine: bool,
         grown[y0 - gy0 : y1 - gy0, x0 - gx0 : x1 - gx0] = mask
         grown = cv2.dilate(grown, np.ones((2 * radius + 1,) * 2, np.uint8))
         window = (slice(gy0, gy1), slice(gx0, gx1))
-        refined = page_ink(grey[window], norm, window, ink_level) & grown.astype(bool)
+        refined = page_ink(grey[window], norm, window, options.ink_level) & grown.astype(bool)
         if refined.sum() >= 0.05 * mask.sum():
             mask, x0, y0 = refined, gx0, gy0
     ys, xs = np.nonzero(mask)
@@ -139,8 +139,7 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     results = []
     for page, grey, norm, lab, sc in zip(pages, greys, norms, labels, scores, strict=True):
         found = extract_regions(lab, sc, info.digit_height, info.background_id, options.min_area)
-        regions = [r for r in (_to_page(f, grey, norm, options.refine, options.ink_level)
-                               for f in found) if r]
+        regions = [r for r in (_to_page(f, grey, norm, options) for f in found) if r]
         mask = page_mask(grey.shape, regions, info.background_id) if want_mask else None
         results.append(PageResult(page, norm, regions, digit_strings(regions), mask, skipped))
     return results
