@@ -176,8 +176,15 @@ def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | 
 @click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--val-tiles", type=int, default=256, show_default=True)
-@click.option("--m2nist-fraction", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+@click.option("--m2nist-fraction", type=click.FloatRange(0.0, 1.0), default=0.3, show_default=True,
               help="Share of training tiles that are M2NIST-style compositions.")
+@click.option("--field-fraction", type=click.FloatRange(0.0, 1.0), default=0.45, show_default=True,
+              help="Share of training tiles that are register-like field crops (thin pen, "
+                   "margins, borders, rulings, punctuation); the rest are page tiles.")
+@click.option("--centres/--no-centres", default=True, show_default=True,
+              help="Train the digit-centre and digit-size heads (one region per digit).")
+@click.option("--init-from", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Start from the weights of an exported fcn8-ocr ONNX model (e.g. the bundled one).")
 @click.option("--contested-weight", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
               help="Extra cross-entropy weight of digit pixels next to another digit.")
 @click.option("--patience", type=int, default=8, show_default=True)

@@ -15,23 +15,67 @@ import tensorflow as tf
 from fcn8_ocr.classes import BACKGROUND
 from fcn8_ocr.normalise import model_input, to_grey
 
+from .fields import register_field
 from .sources import Digits, load_m2nist
 from .synth import document_page, m2nist_sample
 
 MODEL_DIGIT_HEIGHT = 24.0
-TRAIN_DIGIT_RANGE = (15.0, 40.0)  # digit heights at model scale: the runner's estimate is loose
+TRAIN_DIGIT_RANGE = (12.0, 48.0)  # digit heights at model scale: a first guess within 2x will do
 TILE = 128
+CENTRE_SIGMA = 1 / 8  # a centre peak's Gaussian sigma, as a share of the digit's height
+
+
+def centre_targets(centres: list[tuple[float, float, float]], shape: tuple[int, int]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Training targets of the centre and size heads for digits at (y, x, height).
+
+    `heat` (H, W) float32: a Gaussian peak of value 1 on each digit's centre pixel (the
+    maximum where peaks meet). `size` (H, W, 2): log2(height / model digit height) and a
+    weight of 1 where a digit's peak is above 0.5 (and above its neighbours').
+    """
+    h, w = shape
+    heat = np.zeros(shape, np.float32)
+    size = np.zeros((h, w, 2), np.float32)
+    for cy, cx, height in centres:
+        sigma = max(1.0, CENTRE_SIGMA * height)
+        r = int(3 * sigma) + 1
+        py, px = int(round(cy - 0.5)), int(round(cx - 0.5))
+        y0, y1, x0, x1 = max(0, py - r), min(h, py + r + 1), max(0, px - r), min(w, px + r + 1)
+        if y1 <= y0 or x1 <= x0:
+            continue
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        peak = np.exp(-((yy - py) ** 2 + (xx - px) ** 2) / (2 * sigma**2)).astype(np.float32)
+        window = heat[y0:y1, x0:x1]
+        own = (peak > 0.5) & (peak > window)
+        size[y0:y1, x0:x1, 0][own] = np.log2(height / MODEL_DIGIT_HEIGHT)
+        size[y0:y1, x0:x1, 1][own] = 1.0
+        np.maximum(window, peak, out=window)
+    return heat, size
 
 
 def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
-               m2nist_fraction: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """One normalised training tile (H, W) uint8 and its labels; deterministic in (seed, index)."""
+               m2nist_fraction: float = 0.3, field_fraction: float = 0.0,
+               centres: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One normalised training tile (H, W) uint8 and its labels; deterministic in (seed, index).
+
+    A share `m2nist_fraction` of tiles are M2NIST-style compositions, `field_fraction`
+    register-like field crops (`fields.register_field`), the rest scan-like page tiles
+    whose digits are mostly drawn with a thin pen. Digit centres and heights are appended
+    to `centres` if given.
+    """
     rng = np.random.default_rng([seed, index])
-    if rng.random() < m2nist_fraction:
+    draw = rng.random()
+    if draw < field_fraction:
+        image, labels, found = register_field(rng, digits, tile, tile, TRAIN_DIGIT_RANGE)
+        if centres is not None:
+            centres.extend(found)
+        return model_input(image, MODEL_DIGIT_HEIGHT), labels
+    if draw < field_fraction + m2nist_fraction:
         image = np.zeros((tile, tile), np.uint8)
         labels = np.full((tile, tile), BACKGROUND, np.uint8)
         for _ in range(rng.integers(1, 4)):
-            small, small_labels = m2nist_sample(rng, digits, overlap=True)
+            found: list = []
+            small, small_labels = m2nist_sample(rng, digits, overlap=True, centres=found)
             small, small_labels = small[:tile, :tile], small_labels[:tile, :tile]
             y, x = rng.integers(0, tile - small.shape[0] + 1), rng.integers(0, tile - small.shape[1] + 1)
             window = image[y : y + small.shape[0], x : x + small.shape[1]]
@@ -39,22 +83,36 @@ def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
             labels[y : y + small.shape[0], x : x + small.shape[1]] = np.where(
                 small_labels != BACKGROUND, small_labels,
                 labels[y : y + small.shape[0], x : x + small.shape[1]])
+            if centres is not None:
+                centres.extend((cy + y, cx + x, ch) for cy, cx, ch in found)
         return model_input(image, MODEL_DIGIT_HEIGHT, dark_ink=False), labels
-    image, labels = document_page(rng, digits, tile, tile, TRAIN_DIGIT_RANGE, colour=False)
+    pen = 0.7 if field_fraction else 0.0
+    image, labels = document_page(rng, digits, tile, tile, TRAIN_DIGIT_RANGE, colour=False,
+                                  pen=pen, centres=centres)
     return model_input(image, MODEL_DIGIT_HEIGHT), labels
 
 
 def synth_dataset(digits: Digits, seed: int, batch_size: int, tile: int = TILE,
-                  m2nist_fraction: float = 0.5, count: int | None = None) -> tf.data.Dataset:
-    """Endless (or `count`-long) batches of (image float32 NxHxWx1 0-255, labels uint8 NxHxW)."""
+                  m2nist_fraction: float = 0.3, count: int | None = None,
+                  field_fraction: float = 0.0, centres: bool = False) -> tf.data.Dataset:
+    """Endless (or `count`-long) batches of (image float32 NxHxWx1 0-255, labels uint8 NxHxW);
+    with `centres`, targets are a dict of labels, centre heat (NxHxW) and size (NxHxWx2)."""
 
-    def make(index: tf.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        return synth_tile(seed, int(index), digits, tile, m2nist_fraction)
+    def make(index: tf.Tensor) -> tuple[np.ndarray, ...]:
+        found: list = []
+        image, labels = synth_tile(seed, int(index), digits, tile, m2nist_fraction,
+                                   field_fraction, found)
+        return (image, labels, *centre_targets(found, labels.shape))
 
-    def wrapped(index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        image, labels = tf.numpy_function(make, [index], [tf.uint8, tf.uint8])
+    def wrapped(index: tf.Tensor):
+        image, labels, heat, size = tf.numpy_function(
+            make, [index], [tf.uint8, tf.uint8, tf.float32, tf.float32])
         image = tf.reshape(tf.cast(image, tf.float32), (tile, tile, 1))
-        return image, tf.reshape(labels, (tile, tile))
+        labels = tf.reshape(labels, (tile, tile))
+        if not centres:
+            return image, labels
+        return image, {"probabilities": labels, "centres": tf.reshape(heat, (tile, tile, 1)),
+                       "sizes": tf.reshape(size, (tile, tile, 2))}
 
     indices = tf.data.Dataset.range(count) if count else tf.data.Dataset.range(2**62)
     options = tf.data.Options()

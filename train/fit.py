@@ -1,8 +1,10 @@
 """Fit an FCN-8 on synthetic pages (and optionally M2NIST / labelled folders).
 
-Weighted cross-entropy plus a soft Dice term over the digit classes, Adam with cosine
-decay, early stopping on validation mean digit IoU, a checkpoint every epoch, resumable
-(`keras.callbacks.BackupAndRestore`), a CSV log and a PNG of the curves.
+Weighted cross-entropy plus a soft Dice term over the digit classes; with the centre
+heads, CenterNet's focal loss on the centre heat map and an L1 loss on log2 digit size at
+the centres. Adam with cosine decay, early stopping on validation mean digit IoU, a
+checkpoint every epoch, resumable (`keras.callbacks.BackupAndRestore`), a CSV log and a
+PNG of the curves. `init_from` starts from an exported ONNX model's weights.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from fcn8_ocr.classes import BACKGROUND, IGNORE, NUM_CLASSES
 from .data import MODEL_DIGIT_HEIGHT, TILE, folder_tiles, m2nist_arrays, synth_dataset
 from .model import build_fcn8
 from .sources import SPLIT_SEED, load_digits, split_digits
+from .warm_start import load_onnx_weights
 
 BACKGROUND_WEIGHT = 0.2
 
@@ -38,7 +41,10 @@ class TrainConfig:
     tile: int = TILE
     learning_rate: float = 1e-3
     seed: int = 0
-    m2nist_fraction: float = 0.5
+    m2nist_fraction: float = 0.3
+    field_fraction: float = 0.45
+    centres: bool = True
+    init_from: str | None = None
     contested_weight: float = 0.0
     val_tiles: int = 256
     patience: int = 8
@@ -96,7 +102,24 @@ def make_loss(contested_weight: float = 0.0):
     return segmentation_loss
 
 
-segmentation_loss = make_loss()
+def centre_loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+    """CenterNet's penalty-reduced focal loss (alpha 2, beta 4) per digit centre."""
+    heat = y_true[..., 0]
+    p = tf.clip_by_value(y_pred[..., 0], 1e-4, 1 - 1e-4)
+    peak = tf.cast(heat >= 0.999, tf.float32)
+    positive = -tf.math.log(p) * (1 - p) ** 2 * peak
+    negative = -tf.math.log(1 - p) * p**2 * (1 - heat) ** 4 * (1 - peak)
+    return (tf.reduce_sum(positive) + tf.reduce_sum(negative)) / tf.maximum(tf.reduce_sum(peak), 1.0)
+
+
+def size_loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+    """L1 on log2 digit size where the target's weight (channel 1) is set."""
+    weight = y_true[..., 1]
+    error = tf.abs(y_pred[..., 0] - y_true[..., 0]) * weight
+    return tf.reduce_sum(error) / tf.maximum(tf.reduce_sum(weight), 1.0)
+
+
+LOSS_WEIGHTS = {"probabilities": 1.0, "centres": 1.0, "sizes": 0.5}
 
 
 def digit_iou_metric() -> keras.metrics.Metric:
@@ -108,8 +131,20 @@ def digit_iou_metric() -> keras.metrics.Metric:
 def compile_model(model: keras.Model, learning_rate: float, decay_steps: int,
                   contested_weight: float = 0.0) -> None:
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=make_loss(contested_weight),
-                  metrics=[digit_iou_metric()])
+    segmentation = make_loss(contested_weight)
+    if isinstance(model.output, dict):
+        model.compile(optimizer=keras.optimizers.Adam(schedule),
+                      loss={"probabilities": segmentation, "centres": centre_loss,
+                            "sizes": size_loss},
+                      loss_weights=LOSS_WEIGHTS, metrics={"probabilities": [digit_iou_metric()]})
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss=segmentation,
+                      metrics=[digit_iou_metric()])
+
+
+def iou_key(config: TrainConfig) -> str:
+    """The name Keras logs the digit IoU metric under."""
+    return "probabilities_digit_iou" if config.centres else "digit_iou"
 
 
 def _strategy(name: str) -> tf.distribute.Strategy:
@@ -122,7 +157,8 @@ def _strategy(name: str) -> tf.distribute.Strategy:
 
 def _validation(config: TrainConfig, digits) -> tf.data.Dataset:
     tiles = list(synth_dataset(digits, config.seed + 1, config.val_tiles, config.tile,
-                               config.m2nist_fraction, count=config.val_tiles).take(1))[0]
+                               config.m2nist_fraction, config.val_tiles, config.field_fraction,
+                               config.centres).take(1))[0]
     return tf.data.Dataset.from_tensor_slices(tiles).batch(config.batch_size)
 
 
@@ -140,7 +176,7 @@ def _extra_training_data(config: TrainConfig) -> tf.data.Dataset | None:
         datasets, seed=config.seed)
 
 
-def plot_history(csv_path: Path, png_path: Path) -> None:
+def plot_history(csv_path: Path, png_path: Path, iou: str = "digit_iou") -> None:
     """Loss and validation digit IoU per epoch, from the CSV log."""
     import matplotlib
 
@@ -154,8 +190,8 @@ def plot_history(csv_path: Path, png_path: Path) -> None:
     ax1.plot(rows["epoch"], rows["val_loss"], label="val")
     ax1.set_title("loss")
     ax1.legend()
-    ax2.plot(rows["epoch"], rows["digit_iou"], label="train")
-    ax2.plot(rows["epoch"], rows["val_digit_iou"], label="val")
+    ax2.plot(rows["epoch"], rows[iou], label="train")
+    ax2.plot(rows["epoch"], rows[f"val_{iou}"], label="val")
     ax2.set_title("mean digit IoU")
     ax2.legend()
     for ax in (ax1, ax2):
@@ -189,29 +225,33 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
     train_digits = split_digits(digits, "train")
     val_digits = split_digits(digits, "val")
     data = synth_dataset(train_digits, config.seed, config.batch_size, config.tile,
-                         config.m2nist_fraction)
+                         config.m2nist_fraction, None, config.field_fraction, config.centres)
     extra = _extra_training_data(config)
+    if extra is not None and config.centres:
+        raise ValueError("--m2nist/--folder data has no digit centres: train it with --no-centres")
     if extra is not None:
         data = tf.data.Dataset.sample_from_datasets([data, extra], [0.7, 0.3], seed=config.seed)
     validation = _validation(config, val_digits)
 
     initial_epoch = 0
     with _strategy(config.strategy).scope():
-        model = build_fcn8(config.width, batch_norm=config.batch_norm)
+        model = build_fcn8(config.width, batch_norm=config.batch_norm, centres=config.centres)
+        if config.init_from and not resume:
+            load_onnx_weights(model, config.init_from)
         compile_model(model, config.learning_rate, config.epochs * config.steps_per_epoch,
                       config.contested_weight)
         if resume and not (out / "backup").exists() and (out / "last.keras").exists():
             loss = make_loss(config.contested_weight)
-            model = keras.models.load_model(out / "last.keras",
-                                            custom_objects={"segmentation_loss": loss})
+            model = keras.models.load_model(out / "last.keras", custom_objects={
+                "segmentation_loss": loss, "centre_loss": centre_loss, "size_loss": size_loss})
             initial_epoch = _logged_epochs(out / "log.csv")
 
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "backup")),
         keras.callbacks.ModelCheckpoint(str(out / "last.keras")),
-        keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor="val_digit_iou",
+        keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor=f"val_{iou_key(config)}",
                                         mode="max", save_best_only=True),
-        keras.callbacks.EarlyStopping(monitor="val_digit_iou", mode="max",
+        keras.callbacks.EarlyStopping(monitor=f"val_{iou_key(config)}", mode="max",
                                       patience=config.patience),
         keras.callbacks.CSVLogger(str(out / "log.csv"), append=True),
         *(callbacks or []),
@@ -219,9 +259,11 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
     model.fit(data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
               initial_epoch=initial_epoch, validation_data=validation, callbacks=callbacks, shuffle=False,
               verbose=verbose)
-    plot_history(out / "log.csv", out / "curves.png")
+    plot_history(out / "log.csv", out / "curves.png", iou_key(config))
     meta = {"digit_height": MODEL_DIGIT_HEIGHT, "width": config.width,
             "digit_source": digits.source, "split_seed": SPLIT_SEED, "seed": config.seed,
-            "tile": config.tile, "params": int(model.count_params())}
+            "tile": config.tile, "params": int(model.count_params()),
+            "centres": config.centres, "field_fraction": config.field_fraction,
+            "m2nist_fraction": config.m2nist_fraction, "init_from": config.init_from}
     (out / "training.json").write_text(json.dumps(meta, indent=2))
     return out / "best.keras"

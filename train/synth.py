@@ -21,6 +21,7 @@ import numpy as np
 
 from fcn8_ocr.classes import BACKGROUND
 
+from .pen import pen_digit
 from .sources import Digits
 
 M2NIST_SHAPE = (64, 84)
@@ -33,7 +34,8 @@ _WORDS = ("Total", "Amount", "Date", "No.", "Account", "Phone", "Invoice", "Qty"
 
 
 def m2nist_sample(rng: np.random.Generator, digits: Digits, overlap: bool = False,
-                  mask_level: int = 128) -> tuple[np.ndarray, np.ndarray]:
+                  mask_level: int = 128, centres: list | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """One M2NIST-style 64x84 image (white digits on black) and its class-id labels.
 
     Placed as M2NIST's own generator places them: 2 or 3 digits left to right, digit k's
@@ -42,7 +44,7 @@ def m2nist_sample(rng: np.random.Generator, digits: Digits, overlap: bool = Fals
     share at most 9 columns: digits may touch, rarely overlap. `overlap=True` instead puts
     1-3 digits anywhere, overlapping freely: the training default and a harder stress test.
     A digit pixel is one of intensity >= `mask_level` (1: every non-zero pixel, as M2NIST's
-    own masks).
+    own masks). Each digit's (centre y, centre x, height) is appended to `centres` if given.
     """
     image = np.zeros(M2NIST_SHAPE, np.uint8)
     labels = np.full(M2NIST_SHAPE, BACKGROUND, np.uint8)
@@ -60,6 +62,8 @@ def m2nist_sample(rng: np.random.Generator, digits: Digits, overlap: bool = Fals
         window = image[y : y + M2NIST_BOX, x : x + M2NIST_BOX]
         np.maximum(window, patch, out=window)
         labels[y : y + M2NIST_BOX, x : x + M2NIST_BOX][patch >= mask_level] = digits.labels[i]
+        if centres is not None:
+            centres.extend(ink_centres(patch >= 128, y, x))
     return image, labels
 
 
@@ -94,6 +98,16 @@ def digit_alpha(rng: np.random.Generator, img28: np.ndarray, height: float) -> n
     ramp = min(0.25, 0.9 / max(scale, 1.0))
     alpha = np.clip((soft - level) / ramp + 0.5, 0.0, 1.0)
     return alpha.astype(np.float32)
+
+
+def ink_centres(inked: np.ndarray, y: float, x: float) -> list[tuple[float, float, float]]:
+    """[(centre y, centre x, height)] of the box around the True pixels of `inked` placed at
+    (y, x); empty when nothing is inked."""
+    ys, xs = np.nonzero(inked)
+    if len(ys) == 0:
+        return []
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    return [(y + (y0 + y1) / 2, x + (x0 + x1) / 2, float(y1 - y0))]
 
 
 def _paper(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -160,12 +174,15 @@ def _put_text(printed: np.ndarray, rng: np.random.Generator, text: str, x: int, 
 
 def document_page(rng: np.random.Generator, digits: Digits, height: int, width: int,
                   digit_height: tuple[float, float] = (15, 120), colour: bool = True,
-                  degrade: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                  degrade: bool = True, pen: float = 0.0, centres: list | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """One scan-like page: BGR (or grey) uint8 image and its class-id labels.
 
     `digit_height` is the range of handwritten digit heights in pixels (log-uniform per
-    row, so one page holds several scales).
+    row, so one page holds several scales). `pen`: share of digits re-drawn with a thin
+    pen (`pen.pen_digit`). Digit centres and heights are appended to `centres` if given.
     """
+    draw = {"pen": pen, "centres": [] if centres is not None else None}
     canvas = _paper(rng, height, width)
     labels = np.full((height, width), BACKGROUND, np.uint8)
     printed = np.zeros((height, width), np.uint8)
@@ -190,7 +207,7 @@ def document_page(rng: np.random.Generator, digits: Digits, height: int, width: 
                 x = _put_text(printed, rng, _random_text(rng), x, baseline - 2,
                               h * rng.uniform(0.3, 0.55)) + int(h * 0.5)
             while x < width:
-                x = _draw_string(rng, canvas, labels, digits, x, baseline, h, ink)
+                x = _draw_string(rng, canvas, labels, digits, x, baseline, h, ink, **draw)
                 x += int(h * rng.uniform(0.8, 4.0))
         elif kind == "comb":
             box_w = int(h * rng.uniform(1.0, 1.5))
@@ -202,7 +219,7 @@ def document_page(rng: np.random.Generator, digits: Digits, height: int, width: 
                               int(rng.uniform(120, 255)), line_w)
                 if rng.random() < 0.85:
                     _draw_string(rng, canvas, labels, digits, bx + int(box_w * 0.2), baseline,
-                                 h * rng.uniform(0.75, 0.95), ink, count=1)
+                                 h * rng.uniform(0.75, 0.95), ink, count=1, **draw)
         elif kind == "table":
             cell_w = int(h * rng.uniform(2.5, 5.0))
             top = y
@@ -213,11 +230,11 @@ def document_page(rng: np.random.Generator, digits: Digits, height: int, width: 
                 cv2.line(printed, (cx, top), (cx, baseline + int(h * 0.3)), 200, line_w)
                 if rng.random() < 0.7:
                     _draw_string(rng, canvas, labels, digits, cx + int(h * 0.3), baseline,
-                                 h * 0.85, ink, count=int(rng.integers(1, 4)))
+                                 h * 0.85, ink, count=int(rng.integers(1, 4)), **draw)
         elif kind == "free":
             while x < width:
                 jitter = int(rng.normal(0, h * 0.15))
-                x = _draw_string(rng, canvas, labels, digits, x, baseline + jitter, h, ink)
+                x = _draw_string(rng, canvas, labels, digits, x, baseline + jitter, h, ink, **draw)
                 x += int(h * rng.uniform(1.0, 6.0))
         y += row_h if kind != "blank" else int(row_h * rng.uniform(0.3, 1.0))
 
@@ -228,7 +245,9 @@ def document_page(rng: np.random.Generator, digits: Digits, height: int, width: 
     _composite(canvas, printed_a, print_colour, 0, 0)
     image = np.clip(canvas, 0, 255).astype(np.uint8)
     if degrade:
-        image, labels = _degrade(rng, image, labels)
+        image, labels = _degrade(rng, image, labels, draw["centres"])
+    if centres is not None:
+        centres.extend(draw["centres"])
     if not colour:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     return image, labels
@@ -236,17 +255,22 @@ def document_page(rng: np.random.Generator, digits: Digits, height: int, width: 
 
 def _draw_string(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarray,
                  digits: Digits, x: int, baseline: int, h: float, ink: np.ndarray,
-                 count: int | None = None) -> int:
+                 count: int | None = None, pen: float = 0.0, centres: list | None = None) -> int:
     """Write a handwritten digit string whose baseline is at `baseline`; returns its end x."""
     count = int(rng.integers(1, 9)) if count is None else count
     touching = rng.random() < 0.25
     for _ in range(count):
         i = int(rng.integers(len(digits)))
         dh = h * rng.uniform(0.85, 1.1)
-        alpha = digit_alpha(rng, digits.images[i], dh)
+        if pen and rng.random() < pen:
+            alpha = pen_digit(rng, digits.images[i], dh)
+        else:
+            alpha = digit_alpha(rng, digits.images[i], dh)
         ah, aw = alpha.shape
         top = baseline - ah + int(rng.normal(0, h * 0.04))
         window = _composite(canvas, alpha, ink + rng.normal(0, 5, 3), top, x)
+        if centres is not None:
+            centres.extend(ink_centres(alpha >= 0.5, top, x))
         if window is not None:
             ys, xs, a = window
             labels[ys, xs][a >= 0.5] = digits.labels[i]
@@ -255,9 +279,10 @@ def _draw_string(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarra
     return x
 
 
-def _degrade(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """Scanner effects: slight rotation, blur, noise, specks and JPEG artefacts."""
+def _degrade(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray,
+             centres: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Scanner effects: slight rotation, blur, noise, specks and JPEG artefacts (`centres`
+    are rotated with the page, in place)."""
     h, w = labels.shape
     if rng.random() < 0.7:
         angle = rng.uniform(-2.5, 2.5)
@@ -266,6 +291,9 @@ def _degrade(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray
                                borderMode=cv2.BORDER_REPLICATE)
         labels = cv2.warpAffine(labels, matrix, (w, h), flags=cv2.INTER_NEAREST,
                                 borderValue=BACKGROUND)
+        if centres:
+            points = np.array([[x, y, 1.0] for y, x, _ in centres]) @ matrix.T
+            centres[:] = [(py, px, c[2]) for (px, py), c in zip(points, centres, strict=True)]
     if rng.random() < 0.6:
         sigma = rng.uniform(0.3, 1.2)
         image = cv2.GaussianBlur(image, (0, 0), sigma)

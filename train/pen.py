@@ -1,0 +1,130 @@
+"""Handwriting as a pen draws it: MNIST digits thinned to their skeleton and re-stroked
+with a random thin pen, slanted and elastically distorted; pen marks that are not digits
+(periods, commas, dashes, underlines, slashes, brackets).
+
+Every function returns an ink coverage map (float32, 0..1) at the requested size.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+from skimage.morphology import skeletonize
+
+OVERSAMPLE = 4  # strokes are drawn at this multiple of the target size, then area-averaged
+
+
+def _elastic(rng: np.random.Generator, image: np.ndarray, strength: float) -> np.ndarray:
+    """Smooth random displacement of `image` (strength in pixels of `image`)."""
+    h, w = image.shape
+    if strength <= 0:
+        return image
+    coarse = rng.normal(0, 1, (2, 4, 4)).astype(np.float32)
+    dx = cv2.resize(coarse[0], (w, h), interpolation=cv2.INTER_CUBIC) * strength
+    dy = cv2.resize(coarse[1], (w, h), interpolation=cv2.INTER_CUBIC) * strength
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(image, xx + dx, yy + dy, cv2.INTER_LINEAR, borderValue=0)
+
+
+def _stroke(rng: np.random.Generator, skeleton: np.ndarray, width: float) -> np.ndarray:
+    """Binary stroke of about `width` pixels along `skeleton`, thicker where the pen presses."""
+    radius = max(1, int(round(width / 2)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    thin = cv2.dilate(skeleton, disc)
+    if rng.random() < 0.6:  # pressure: a smooth random share of the stroke drawn wider
+        wide_r = max(radius + 1, int(round(radius * rng.uniform(1.3, 2.0))))
+        wide = cv2.dilate(skeleton, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * wide_r + 1,) * 2))
+        h, w = skeleton.shape
+        field = cv2.resize(rng.normal(0, 1, (3, 3)).astype(np.float32), (w, h),
+                           interpolation=cv2.INTER_CUBIC)
+        thin = np.where(field > rng.uniform(0.0, 1.0), wide, thin)
+    return thin
+
+
+def pen_digit(rng: np.random.Generator, img28: np.ndarray, height: float,
+              width_ratio: tuple[float, float] = (0.05, 0.13)) -> np.ndarray:
+    """Ink coverage of one MNIST digit re-drawn `height` px tall with a thin pen.
+
+    The digit is slanted, rotated, stretched and elastically distorted at 4x size, thinned
+    to its skeleton and stroked with a pen `width_ratio` x height wide.
+    """
+    ys, xs = np.nonzero(img28 > 30)
+    if len(ys) == 0:
+        return np.zeros((max(1, int(height)), max(1, int(height // 2))), np.float32)
+    crop = img28[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255.0
+    h0, w0 = crop.shape
+    big_h = height * OVERSAMPLE
+    scale = big_h / h0
+    sx, sy = scale * rng.uniform(0.75, 1.2), scale
+    shear = rng.uniform(-0.45, 0.2)  # negative: the top leans right, as most hands write
+    angle = math.radians(rng.uniform(-6, 6))
+    c, s = math.cos(angle), math.sin(angle)
+    lin = np.array([[c, -s], [s, c]]) @ np.array([[1, shear], [0, 1]]) @ np.diag([sx, sy])
+    pad = 3
+    src = np.pad(crop, pad)
+    sh, sw = src.shape
+    out_h = int(math.ceil(abs(lin[1, 0]) * sw + abs(lin[1, 1]) * sh))
+    out_w = int(math.ceil(abs(lin[0, 0]) * sw + abs(lin[0, 1]) * sh))
+    matrix = np.hstack([lin, (np.array([out_w / 2, out_h / 2]) - lin @ np.array([sw / 2, sh / 2]))
+                        [:, None]]).astype(np.float32)
+    soft = cv2.warpAffine(src, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC)
+    soft = _elastic(rng, soft, rng.uniform(0, 0.06) * big_h)
+    skeleton = skeletonize(soft > rng.uniform(0.3, 0.5)).astype(np.uint8)
+    pen = rng.uniform(*width_ratio) * height * OVERSAMPLE
+    stroke = _stroke(rng, skeleton, max(pen, OVERSAMPLE * 0.9)).astype(np.float32)
+    size = (max(1, int(round(out_w / OVERSAMPLE))), max(1, int(round(out_h / OVERSAMPLE))))
+    return cv2.resize(stroke, size, interpolation=cv2.INTER_AREA)
+
+
+def pen_mark(rng: np.random.Generator, kind: str, height: float, pen: float) -> np.ndarray:
+    """Ink coverage of a non-digit pen mark for a digit string `height` px tall.
+
+    kinds: "period", "comma", "dash", "slash", "bracket", "underline" (a long, slightly
+    wavy stroke about 3 digits wide), "tick".
+    """
+    k = OVERSAMPLE
+    big = int(height * k)
+    width = max(1, int(round(pen * k)))
+    if kind == "underline":
+        length = int(big * rng.uniform(1.5, 4.0))
+        canvas = np.zeros((big // 3 + 2 * width, length), np.uint8)
+        xs = np.arange(0, length, max(1, length // 12))
+        ys = canvas.shape[0] / 2 + rng.normal(0, big * 0.03, len(xs)).cumsum() * 0.5
+        points = np.stack([xs, np.clip(ys, width, canvas.shape[0] - width)], 1).astype(np.int32)
+        cv2.polylines(canvas, [points], False, 255, width, cv2.LINE_AA)
+    elif kind in ("period", "comma"):
+        canvas = np.zeros((big // 2, big // 3), np.uint8)
+        r = max(width, int(big * rng.uniform(0.04, 0.08)))
+        centre = (canvas.shape[1] // 2, canvas.shape[0] - 3 * r)
+        cv2.circle(canvas, centre, r, 255, -1, cv2.LINE_AA)
+        if kind == "comma":
+            tail = (centre[0] - int(r * 1.5), centre[1] + int(r * 3))
+            cv2.line(canvas, centre, tail, 255, width, cv2.LINE_AA)
+    elif kind == "dash":
+        length = int(big * rng.uniform(0.3, 0.6))
+        canvas = np.zeros((big, length + 2 * width), np.uint8)
+        y = int(big * rng.uniform(0.4, 0.7))
+        cv2.line(canvas, (width, y), (length, y + int(rng.normal(0, big * 0.03))), 255, width,
+                 cv2.LINE_AA)
+    elif kind == "slash":
+        canvas = np.zeros((big, big // 2), np.uint8)
+        cv2.line(canvas, (big // 2 - width, width), (width, big - width), 255, width, cv2.LINE_AA)
+    elif kind == "bracket":
+        canvas = np.zeros((int(big * 1.1), big // 3), np.uint8)
+        axes = (big // 4, int(big * 0.5))
+        start = 110 if rng.random() < 0.5 else -70
+        cv2.ellipse(canvas, (big // 3 if start > 0 else 0, canvas.shape[0] // 2), axes, 0,
+                    start, start + 140, 255, width, cv2.LINE_AA)
+    else:  # tick
+        canvas = np.zeros((big // 2, big // 2), np.uint8)
+        pts = np.array([[width, big // 4], [big // 6, big // 2 - width], [big // 2 - width, width]],
+                       np.int32)
+        cv2.polylines(canvas, [pts], False, 255, width, cv2.LINE_AA)
+    canvas = _elastic(rng, canvas.astype(np.float32) / 255.0, big * 0.02)
+    size = (max(1, canvas.shape[1] // k), max(1, canvas.shape[0] // k))
+    return cv2.resize(canvas, size, interpolation=cv2.INTER_AREA)
+
+
+MARKS = ("period", "comma", "dash", "slash", "bracket", "underline", "tick")
