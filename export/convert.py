@@ -2,7 +2,8 @@
 
 The wrapped graph takes `image` uint8 [N, H, W, 1] (ink bright, background removed) and
 returns `labels` uint8 [N, H, W] (argmax inside the graph) and `scores` float32
-[N, H, W] (probability of that class); `probabilities` [N, H, W, 11] only on request.
+[N, H, W] (probability of that class); with centre heads also `centres` and `sizes`
+float32 [N, H, W]; `probabilities` [N, H, W, 11] only on request (`fcn8_ocr.contract`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tensorflow as tf
 import tf2onnx
 
 import fcn8_ocr
+from fcn8_ocr.contract import CENTRES, INPUT, LABELS, PROBABILITIES, SCORES, SIZES
 from fcn8_ocr.write import atomic_write
 
 from .metadata import contract_metadata, set_metadata
@@ -45,30 +47,42 @@ def subpixel_kernel(transposed: np.ndarray, stride: int) -> np.ndarray:
     return kernel.reshape(3, 3, c_in, stride * stride * c_out)
 
 
-def wrap(model: keras.Model) -> tf.function:
-    """uint8 image -> (labels, scores, probabilities) around the trained model.
+def _upsampler(model: keras.Model, prefix: str) -> tuple[np.ndarray, int]:
+    """The sub-pixel kernel and stride replacing a head's x8 transposed convolution."""
+    up = model.get_layer(f"{prefix}up_pool3")
+    return subpixel_kernel(up.get_weights()[0], up.strides[0]), up.strides[0]
+
+
+def wrap(model: keras.Model, digit_height: float = 24.0) -> tf.function:
+    """uint8 image -> (labels, scores, probabilities[, centres, sizes]) around the trained model.
 
     Two exact rewrites for speed, checked by the parity test against Keras: the x8
     transposed convolution becomes a 3x3 conv + depth-to-space, and labels/scores come
     from the logits (argmax of logits = argmax of probabilities; the winning probability
     is 1 / sum(exp(logits - max))), so the full-resolution Softmax feeds only the
-    optional `probabilities` output.
+    optional `probabilities` output. A model with centre heads also gives `centres`
+    (sigmoid) and `sizes` (digit height in model pixels, `digit_height` x 2^output).
     """
-    head = keras.Model(model.inputs, model.get_layer("add_pool3").output)
-    up = model.get_layer("up_pool3")
-    stride = up.strides[0]
-    kernel = subpixel_kernel(up.get_weights()[0], stride)  # a graph constant, not a capture
+    prefixes = ["", "centre_", "size_"] if isinstance(model.output, dict) else [""]
+    head = keras.Model(model.inputs, [model.get_layer(f"{p}add_pool3").output for p in prefixes])
+    ups = [_upsampler(model, p) for p in prefixes]  # graph constants, not captures
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 1], tf.uint8, name="image")])
+    def upsample(low: tf.Tensor, kernel: np.ndarray, stride: int) -> tf.Tensor:
+        return tf.nn.depth_to_space(tf.nn.conv2d(low, tf.constant(kernel), 1, "SAME"), stride)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 1], tf.uint8, name=INPUT)])
     def wrapped(image: tf.Tensor) -> dict[str, tf.Tensor]:
-        low = head(tf.cast(image, tf.float32), training=False)
-        logits = tf.nn.depth_to_space(tf.nn.conv2d(low, tf.constant(kernel), 1, "SAME"), stride)
+        lows = head(tf.cast(image, tf.float32), training=False)
+        lows = lows if isinstance(lows, list | tuple) else [lows]
+        logits = upsample(lows[0], *ups[0])
         top = tf.reduce_max(logits, axis=-1, keepdims=True)
-        labels = tf.cast(tf.argmax(logits, axis=-1), tf.uint8)
-        scores = 1.0 / tf.reduce_sum(tf.exp(logits - top), axis=-1)
-        return {"labels": tf.identity(labels, name="labels"),
-                "scores": tf.identity(scores, name="scores"),
-                "probabilities": tf.identity(tf.nn.softmax(logits), name="probabilities")}
+        out = {LABELS: tf.cast(tf.argmax(logits, axis=-1), tf.uint8),
+               SCORES: 1.0 / tf.reduce_sum(tf.exp(logits - top), axis=-1),
+               PROBABILITIES: tf.nn.softmax(logits)}
+        if len(lows) == 3:
+            out[CENTRES] = tf.sigmoid(upsample(lows[1], *ups[1]))[..., 0]
+            out[SIZES] = digit_height * tf.pow(2.0, upsample(lows[2], *ups[2])[..., 0])
+        return {name: tf.identity(value, name=name) for name, value in out.items()}
 
     return wrapped
 
@@ -92,7 +106,7 @@ def _prune(proto: onnx.ModelProto) -> None:
 def _rename_outputs(proto: onnx.ModelProto) -> None:
     """Give graph outputs the contract's plain names (tf2onnx appends ':0' and prefixes)."""
     for output in proto.graph.output:
-        for name in ("labels", "scores", "probabilities"):
+        for name in (LABELS, SCORES, PROBABILITIES, CENTRES, SIZES):
             if name in output.name and output.name != name:
                 old = output.name
                 for node in proto.graph.node:
@@ -118,8 +132,9 @@ def export_onnx(model: keras.Model, out: str | Path, digit_height: float, opset:
     Raises `ParityError` (and writes nothing) when the ONNX model disagrees with Keras.
     """
     out = Path(out)
-    spec = (tf.TensorSpec([None, None, None, 1], tf.uint8, name="image"),)
-    proto, _ = tf2onnx.convert.from_function(wrap(model), input_signature=spec, opset=opset)
+    spec = (tf.TensorSpec([None, None, None, 1], tf.uint8, name=INPUT),)
+    proto, _ = tf2onnx.convert.from_function(wrap(model, digit_height), input_signature=spec,
+                                             opset=opset)
     _rename_outputs(proto)
     _name_dims(proto)
     proto.producer_name = "fcn8-ocr"
@@ -128,7 +143,7 @@ def export_onnx(model: keras.Model, out: str | Path, digit_height: float, opset:
     set_metadata(proto, {**contract_metadata(digit_height, training, metrics), "opset": opset})
     report = check_parity(model, proto) if check else {}
     if not probabilities:
-        kept = [o for o in proto.graph.output if o.name != "probabilities"]
+        kept = [o for o in proto.graph.output if o.name != PROBABILITIES]
         del proto.graph.output[:]
         proto.graph.output.extend(kept)
         _prune(proto)
@@ -139,6 +154,8 @@ def export_onnx(model: keras.Model, out: str | Path, digit_height: float, opset:
 
 def load_keras(weights: str | Path) -> keras.Model:
     """A checkpoint written by `fcn8-ocr train` (custom loss not needed for inference)."""
+    from fcn8_ocr.train import model  # noqa: F401  (registers the custom initialiser)
+
     return keras.models.load_model(weights, compile=False)
 
 

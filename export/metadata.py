@@ -1,4 +1,5 @@
-"""The model contract's metadata_props (onnx only, no TensorFlow): see docs/onnx.md."""
+"""Writing the model contract's metadata_props into an ONNX file (the keys and their
+meaning live in `fcn8_ocr.contract`; see docs/onnx.md)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ from pathlib import Path
 import onnx
 
 import fcn8_ocr
-from fcn8_ocr.classes import BACKGROUND, CLASS_NAMES, IGNORE
-from fcn8_ocr.infer import META_PREFIX
-
-STRIDE = 32
+from fcn8_ocr.contract import META_PREFIX
+from fcn8_ocr.contract import contract_metadata as _contract
 
 
 def git_commit() -> str:
@@ -25,21 +24,8 @@ def git_commit() -> str:
 
 def contract_metadata(digit_height: float, training: dict | None = None,
                       metrics: dict | None = None) -> dict[str, object]:
-    """The `fcn8_ocr.*` metadata_props the runner reads (values are JSON)."""
-    return {
-        "classes": list(CLASS_NAMES),
-        "background_id": BACKGROUND,
-        "ignore_id": IGNORE,
-        "input_polarity": "ink_bright",
-        "normalisation": "background_removed",
-        "input_multiple": STRIDE,
-        "stride": STRIDE,
-        "digit_height": digit_height,
-        "training": training or {},
-        "metrics": metrics or {},
-        "version": fcn8_ocr.__version__,
-        "git_commit": git_commit(),
-    }
+    """The `fcn8_ocr.*` metadata_props of an export made now, from this checkout."""
+    return _contract(digit_height, training, metrics, fcn8_ocr.__version__, git_commit())
 
 
 def set_metadata(proto: onnx.ModelProto, metadata: dict[str, object]) -> None:

@@ -7,6 +7,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from fcn8_ocr.contract import CENTRES, INPUT, LABELS, PROBABILITIES
+
 MAX_ABS_DIFF = 1e-4
 MIN_SAME_CLASS = 0.999
 
@@ -23,9 +25,14 @@ def check_parity(model: keras.Model, proto: onnx.ModelProto, images: np.ndarray 
 
         images = parity_inputs()
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    labels, probabilities = session.run(["labels", "probabilities"], {"image": images})
-    expected = model.predict(images.astype(np.float32), verbose=0)
+    predicted = model.predict(images.astype(np.float32), verbose=0)
+    names = [o.name for o in session.get_outputs()]
+    got = dict(zip(names, session.run(names, {INPUT: images}), strict=True))
+    labels, probabilities = got[LABELS], got[PROBABILITIES]
+    expected = predicted[PROBABILITIES] if isinstance(predicted, dict) else predicted
     diff = float(np.abs(probabilities - expected).max())
+    if isinstance(predicted, dict):  # the centre map's probabilities too
+        diff = max(diff, float(np.abs(got[CENTRES] - predicted[CENTRES][..., 0]).max()))
     same = float((labels == expected.argmax(-1)).mean())
     report = {"max_abs_diff": diff, "same_class": same, "images": int(len(images)),
               "shape": list(images.shape)}

@@ -93,7 +93,8 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
         click.echo(f"error: {RAY_HINT}", err=True)
         sys.exit(EXIT_USAGE)
     from .batch import JobConfig, run_job
-    from .infer import ModelError, load_predictor
+    from .contract import ModelError
+    from .infer import load_predictor
     from .pipeline import Options
     from .report import print_summary
 
@@ -119,7 +120,7 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def info(model: str | None, as_json: bool) -> None:
     """Print a model's inputs, outputs, opset, size and metadata (default: bundled model)."""
-    from .infer import ModelError
+    from .contract import ModelError
     from .report import model_summary
 
     try:
@@ -213,31 +214,47 @@ def train(resume: bool, quiet: bool, **kwargs: object) -> None:
 @click.option("--model", required=True, type=click.Path(exists=True, dir_okay=False),
               help="A .keras checkpoint or an .onnx model.")
 @click.option("--data", required=True, type=click.Path(exists=True),
-              help="Folder with images/ + labels/, or with M2NIST combined.npy + segmented.npy.")
+              help="Folder with images/ + labels/ masks, M2NIST combined.npy + segmented.npy, "
+                   "images + labels.csv (filename,label), or COCO annotations/instances_*.json.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for metrics.json, confusion.csv/png, metrics.png.")
+              help="Folder for metrics.json (and confusion.csv/png, metrics.png for masks).")
 @click.option("--digit-height", type=click.FloatRange(min=4), default=None,
               help="Digit height in page pixels (default: estimated per page).")
 @click.option("--no-refine", is_flag=True, help="Score the model's masks without ink refinement.")
 @ink_level_option
-@click.option("--limit", type=int, default=None, help="Evaluate the first N images only.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Evaluate the first N images only.")
 def evaluate(model: str, data: str, out: Path | None, digit_height: float | None,
              no_refine: bool, ink_level: int, limit: int | None) -> None:
-    """Per-class IoU and Dice (dataset totals), mean over digits, pixel accuracy."""
+    """Score a model on labelled data: IoU/Dice (masks), string and count accuracy and CER
+    (labels.csv), recall/precision/class and string accuracy (COCO digit boxes)."""
     if model.endswith(".keras"):
         _require_train_extra()
+    from .contract import ModelError
     from .evaluate import evaluate as run_evaluation
-    from .infer import ModelError
     from .metrics import format_table
+    from .pipeline import Options
+    from .read import InputError
+    from .scoring import format_strings
 
+    options = Options(digit_height=digit_height, refine=not no_refine, ink_level=ink_level)
     try:
-        report = run_evaluation(model, data, out, digit_height, not no_refine, limit,
-                                ink_level=ink_level)
+        report = run_evaluation(model, data, out, options, limit)
     except ModelError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_MODEL)
-    click.echo(format_table(report))
-    click.echo(f"images: {report['images']}")
+    except InputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INPUTS_FAILED)
+    if report["kind"] == "masks":
+        click.echo(format_table(report))
+        click.echo(f"images: {report['images']}")
+    else:
+        click.echo(format_strings(report))
+    for error in report.get("errors", []):
+        click.echo(f"error: {error['image']}: {error['error']}", err=True)
+    if report.get("errors"):
+        sys.exit(EXIT_INPUTS_FAILED)
 
 
 @main.command()

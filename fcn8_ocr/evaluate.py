@@ -1,19 +1,23 @@
 """`fcn8-ocr evaluate`: score a model (ONNX, or a Keras checkpoint) on labelled images,
-through exactly the runner's pipeline."""
+through exactly the runner's pipeline: masks, string labels or digit boxes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from .classes import CLASS_NAMES, INK_LEVEL, NUM_CLASSES
+from .classes import CLASS_NAMES, NUM_CLASSES
 from .infer import load_predictor
 from .metrics import confusion, scores
 from .pipeline import Options, segment_pages
 from .read import InputError, Page, Source, read_label_map, read_pages
-from .write import write_metrics
+from .regions import Region, order_regions
+from .scoring import BoxScore, StringScore
+from .truth import data_kind, read_coco, read_string_labels
+from .write import atomic_write, write_metrics
 
 
 def labelled_pages(data: str | Path, limit: int | None = None) -> Iterator[Page]:
@@ -41,19 +45,37 @@ def labelled_pages(data: str | Path, limit: int | None = None) -> Iterator[Page]
 
 
 def evaluate(model: str | Path, data: str | Path, out: Path | None = None,
-             digit_height: float | None = None, refine: bool = True, limit: int | None = None,
-             chunk: int = 64, ink_level: int = INK_LEVEL) -> dict:
-    """Dataset-level IoU/Dice of `model` on `data`; writes reports under `out` if given."""
+             options: Options | None = None, limit: int | None = None, chunk: int = 64) -> dict:
+    """Score `model` on `data` through the runner's pipeline; writes reports under `out`.
+
+    The kind of ground truth is found from the folder (`truth.data_kind`): class-id masks
+    give per-class IoU/Dice; `labels.csv` string labels give string and digit-count
+    accuracy and CER; COCO digit boxes give region recall/precision, class accuracy and
+    string accuracy.
+    """
     predictor = load_predictor(model)
-    info = predictor.info
-    options = Options(digit_height=digit_height, refine=refine, ink_level=ink_level)
+    options = options or Options()
+    kind = data_kind(data)
+    if kind == "masks":
+        report = _score_masks(predictor, data, options, limit, chunk, out)
+    else:
+        report = _score_reading(predictor, data, kind, options, limit, chunk)
+        if out is not None:
+            atomic_write(Path(out) / "metrics.json",
+                         json.dumps(report, indent=2, sort_keys=True).encode())
+    return {**report, "kind": kind, "model": str(model), "data": str(data),
+            "refine": options.refine}
+
+
+def _score_masks(predictor, data, options: Options, limit: int | None, chunk: int,
+                 out: Path | None) -> dict:
     matrix = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
     batch: list[Page] = []
     images = 0
 
     def flush() -> None:
         nonlocal matrix
-        for result in segment_pages(batch, predictor, info, options, want_mask=True):
+        for result in segment_pages(batch, predictor, predictor.info, options, want_mask=True):
             matrix += confusion(result.page.labels, result.mask)
         batch.clear()
 
@@ -64,8 +86,44 @@ def evaluate(model: str | Path, data: str | Path, out: Path | None = None,
             flush()
     if batch:
         flush()
-    report = {**scores(matrix), "images": images, "model": str(model), "data": str(data),
-              "refine": refine}
+    report = {**scores(matrix), "images": images}
     if out is not None:
         write_metrics(Path(out), matrix, report, [], list(CLASS_NAMES))
     return report
+
+
+def _score_reading(predictor, data, kind: str, options: Options, limit: int | None,
+                   chunk: int) -> dict:
+    """String (labels.csv) or box (COCO) scores: what a recognizer downstream would get."""
+    items = read_string_labels(data) if kind == "strings" else read_coco(data)
+    items = items[:limit] if limit is not None else items
+    score = StringScore() if kind == "strings" else BoxScore()
+    errors = []
+    for start in range(0, len(items), chunk):
+        pages, truths = [], []
+        for path, truth in items[start : start + chunk]:
+            if kind == "strings" and not (truth.isdigit() and truth.isascii()):
+                score.add(path.name, truth, "")  # counted apart, not scored
+                continue
+            try:
+                found = list(read_pages(Source(path, path.stem)))
+            except InputError as exc:
+                errors.append({"image": exc.path, "error": exc.cause})
+                continue
+            pages += found
+            truths += [(path, truth, n == len(found)) for n in range(1, len(found) + 1)]
+        regions: list = []
+        for result, (path, truth, last) in zip(
+                segment_pages(pages, predictor, predictor.info, options), truths, strict=True):
+            regions += result.regions
+            if not last:  # a multi-page file reads as one string
+                continue
+            got = "".join(str(r.digit) for r in regions)
+            if kind == "strings":
+                score.add(path.name, truth, got)
+            else:
+                expected = "".join(str(r.digit) for r in order_regions(
+                    [Region(d, 1.0, tuple(int(v) for v in b), np.ones((1, 1), bool)) for d, b in truth]))
+                score.add(path.name, [(r.digit, r.box) for r in regions], truth, expected, got)
+            regions = []
+    return {**score.report(), "errors": errors}

@@ -1,7 +1,7 @@
 """One page through the stages: normalise -> tile -> infer -> regions -> page-resolution masks.
 
 `segment_pages` takes any predictor with the `Segmenter` call signature (uint8 batch in,
-labels and scores out) and an `info` (`ModelInfo`), so evaluation of a Keras checkpoint
+the contract's output maps out) and an `info` (`ModelInfo`), so evaluation of a Keras checkpoint
 runs the very same code as the ONNX runner.
 """
 
@@ -15,16 +15,17 @@ import cv2
 import numpy as np
 
 from .classes import INK_LEVEL
-from .infer import ModelInfo
+from .contract import CENTRES, LABELS, SCORES, SIZES, ModelInfo
 from .normalise import Normalised, normalise, page_ink, to_grey
 from .read import Page
-from .regions import Region, digit_strings, extract_regions
+from .regions import Region, digit_strings, extract_instances, extract_regions, find_centres
 from .tile import cut, plan_tiles
 
-Predictor = Callable[..., tuple[np.ndarray, np.ndarray]]  # (batch, release_memory=False)
+Predictor = Callable[..., dict[str, np.ndarray]]  # (batch, release_memory=False) -> outputs
 BLANK_LEVEL = 60  # a tile whose brightest model input pixel is below this holds no ink
 BATCH_PIXELS = 1_200_000
 RELEASE_AFTER_PIXELS = 4 * BATCH_PIXELS  # inferred pixels after which the arena is handed back
+RESCALE_BAND = (0.8, 1.25)  # measured / model digit height outside this: scale the page again
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Options:
     refine: bool = True                # cut region masks to the page's own ink
     ink_level: int = INK_LEVEL         # stroke pixels: this bright once paper is removed
     min_area: float = 0.04             # x digit_height**2
+    centre_threshold: float = 0.3      # centre-map peaks at least this high are digits
 
 
 @dataclass
@@ -55,11 +57,13 @@ class PageResult:
 
 
 def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo,
-                 options: Options) -> tuple[list[np.ndarray], list[np.ndarray], int]:
-    """Label and score maps for each model-scale image, inferred tile by tile, batched
+                 options: Options) -> tuple[list[dict[str, np.ndarray]], int]:
+    """The model's output maps for each model-scale image, inferred tile by tile, batched
     across images by tile shape; blank tiles are not inferred."""
-    labels = [np.full(im.shape, info.background_id, np.uint8) for im in images]
-    scores = [np.ones(im.shape, np.float32) for im in images]
+    blank = {LABELS: (np.uint8, info.background_id), SCORES: (np.float32, 1.0),
+             CENTRES: (np.float32, 0.0), SIZES: (np.float32, 0.0)}
+    maps = [{name: np.full(im.shape, blank[name][1], blank[name][0]) for name in info.outputs}
+            for im in images]
     groups: dict[tuple[int, int], list] = defaultdict(list)
     skipped = 0
     for index, image in enumerate(images):
@@ -81,12 +85,25 @@ def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo
     total = sum(w.size for chunk in calls for _, _, w in chunk)
     for n, chunk in enumerate(calls, 1):
         release = n == len(calls) and total > RELEASE_AFTER_PIXELS
-        batch_labels, batch_scores = predictor(np.stack([w for _, _, w in chunk]),
-                                               release_memory=release)
-        for (index, tile, _), lab, sc in zip(chunk, batch_labels, batch_scores, strict=True):
-            labels[index][tile.core] = lab[tile.core_in_tile]
-            scores[index][tile.core] = sc[tile.core_in_tile]
-    return labels, scores, skipped
+        outputs = predictor(np.stack([w for _, _, w in chunk]), release_memory=release)
+        for k, (index, tile, _) in enumerate(chunk):
+            for name, target in maps[index].items():
+                target[tile.core] = outputs[name][k][tile.core_in_tile]
+    return maps, skipped
+
+
+def _measured_height(maps: dict[str, np.ndarray], info: ModelInfo, threshold: float
+                     ) -> float | None:
+    """The digit height the model sees on a page (model pixels; the heat-weighted median of
+    its sizes at the digit centres), or None when it finds no digit."""
+    centres = find_centres(maps[CENTRES], maps[SIZES], info.digit_height, threshold)
+    if not centres:
+        return None
+    sizes = np.array([c.size for c in centres])
+    weights = np.array([c.heat for c in centres])
+    order = np.argsort(sizes)
+    cumulative = np.cumsum(weights[order])
+    return float(sizes[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
 def _to_page(region: Region, grey: np.ndarray, norm: Normalised, options: Options
@@ -132,13 +149,37 @@ def page_mask(shape: tuple[int, int], regions: list[Region], background: int) ->
 
 def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, options: Options,
                   want_mask: bool = False) -> list[PageResult]:
-    """Segment a chunk of pages (tiles of all of them are batched together)."""
+    """Segment a chunk of pages (tiles of all of them are batched together).
+
+    With a model that sizes digits (`info.instances`) and no `options.digit_height`, a
+    page whose digits the model sees more than 25 % off its own digit height is scaled
+    again by what the model measured and inferred once more.
+    """
     greys = [to_grey(p.image) for p in pages]
     norms = [normalise(g, info.digit_height, options.digit_height) for g in greys]
-    labels, scores, skipped = _infer_tiles([n.image for n in norms], predictor, info, options)
+    maps, skipped = _infer_tiles([n.image for n in norms], predictor, info, options)
+    if info.instances and options.digit_height is None:
+        again = []
+        for index, (grey, norm) in enumerate(zip(greys, norms, strict=True)):
+            seen = _measured_height(maps[index], info, options.centre_threshold)
+            if seen is not None and not RESCALE_BAND[0] <= seen / info.digit_height <= RESCALE_BAND[1]:
+                norms[index] = normalise(grey, info.digit_height,
+                                         norm.digit_height * seen / info.digit_height)
+                again.append(index)
+        if again:
+            redone, more = _infer_tiles([norms[i].image for i in again], predictor, info, options)
+            for index, new in zip(again, redone, strict=True):
+                maps[index] = new
+            skipped += more
     results = []
-    for page, grey, norm, lab, sc in zip(pages, greys, norms, labels, scores, strict=True):
-        found = extract_regions(lab, sc, info.digit_height, info.background_id, options.min_area)
+    for page, grey, norm, out in zip(pages, greys, norms, maps, strict=True):
+        if info.instances:
+            found = extract_instances(out[LABELS], out[SCORES], out[CENTRES], out[SIZES],
+                                      info.digit_height, info.background_id, options.min_area,
+                                      options.centre_threshold)
+        else:
+            found = extract_regions(out[LABELS], out[SCORES], info.digit_height,
+                                    info.background_id, options.min_area)
         regions = [r for r in (_to_page(f, grey, norm, options) for f in found) if r]
         mask = page_mask(grey.shape, regions, info.background_id) if want_mask else None
         results.append(PageResult(page, norm, regions, digit_strings(regions), mask, skipped))

@@ -74,6 +74,80 @@ def extract_regions(labels: np.ndarray, scores: np.ndarray, digit_height: float,
     return order_regions(regions)
 
 
+@dataclass(frozen=True)
+class Centre:
+    """A digit centre found by the model: position, digit height (model pixels), heat."""
+
+    y: int
+    x: int
+    size: float
+    heat: float
+
+
+def find_centres(heat: np.ndarray, sizes: np.ndarray, digit_height: float,
+                 threshold: float = 0.3) -> list[Centre]:
+    """Local maxima of the centre map at or above `threshold`, strongest first; a peak
+    closer than a third of its digit's height to a stronger one is the same digit."""
+    k = max(3, int(digit_height * 0.3) | 1)
+    peaks = (heat >= threshold) & (heat >= cv2.dilate(heat, np.ones((k, k), np.uint8)))
+    ys, xs = np.nonzero(peaks)
+    order = np.argsort(-heat[ys, xs], kind="stable")
+    kept: list[Centre] = []
+    for y, x in zip(ys[order], xs[order], strict=True):
+        size = float(max(sizes[y, x], 1.0))
+        if all((c.y - y) ** 2 + (c.x - x) ** 2 >= (size / 3) ** 2 for c in kept):
+            kept.append(Centre(int(y), int(x), size, float(heat[y, x])))
+    return kept
+
+
+REACH = (0.75, 0.9)  # a digit pixel lies within this many digit heights of its centre (x, y)
+
+
+def extract_instances(labels: np.ndarray, scores: np.ndarray, heat: np.ndarray,
+                      sizes: np.ndarray, digit_height: float, background: int,
+                      min_area_ratio: float = 0.04, threshold: float = 0.3) -> list[Region]:
+    """One region per digit centre found by the model (`find_centres`).
+
+    Every digit pixel goes to the nearest centre within reach (distance measured in that
+    centre's digit heights, `REACH` across and down), so the fragments of a broken digit
+    join and touching digits split; strokes with no centre near them (ruling lines,
+    borders) are dropped. A region's class is the vote of its pixels.
+    """
+    centres = find_centres(heat, sizes, digit_height, threshold)
+    digit = labels != background
+    best = np.full(labels.shape, np.inf, np.float32)
+    owner = np.full(labels.shape, -1, np.int32)
+    windows = []
+    for k, c in enumerate(centres):
+        ry, rx = int(np.ceil(REACH[1] * c.size)), int(np.ceil(REACH[0] * c.size))
+        h, w = labels.shape
+        window = (slice(max(0, c.y - ry), min(h, c.y + ry + 1)),
+                  slice(max(0, c.x - rx), min(w, c.x + rx + 1)))
+        yy, xx = np.ogrid[window[0], window[1]]
+        dist = np.hypot((xx - c.x) / (REACH[0] * c.size), (yy - c.y) / (REACH[1] * c.size))
+        closer = (dist <= 1.0) & (dist < best[window]) & digit[window]
+        best[window][closer] = dist[closer]
+        owner[window][closer] = k
+        windows.append(window)
+    regions = []
+    for k, (c, window) in enumerate(zip(centres, windows, strict=True)):
+        mine = owner[window] == k
+        area = int(mine.sum())
+        if area < min_area_ratio * c.size**2:
+            continue
+        ys, xs = np.nonzero(mine)
+        y0, x0 = int(ys.min()), int(xs.min())
+        mask = mine[y0 : ys.max() + 1, x0 : xs.max() + 1]
+        y0, x0 = y0 + window[0].start, x0 + window[1].start
+        box_labels = labels[y0 : y0 + mask.shape[0], x0 : x0 + mask.shape[1]][mask]
+        votes = np.bincount(box_labels, minlength=background + 1)[:background]
+        cls = int(np.argmax(votes))
+        voters = scores[y0 : y0 + mask.shape[0], x0 : x0 + mask.shape[1]][mask][box_labels == cls]
+        conf = float(voters.mean()) * min(1.0, votes[cls] / area) * min(1.0, c.heat / 0.5)
+        regions.append(Region(cls, round(conf, 4), (x0, y0, mask.shape[1], mask.shape[0]), mask))
+    return order_regions(regions)
+
+
 def _vertical_overlap(a: Region, b: Region) -> float:
     top, bottom = max(a.box[1], b.box[1]), min(a.box[1] + a.box[3], b.box[1] + b.box[3])
     return max(0, bottom - top) / max(1, min(a.box[3], b.box[3]))

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from .infer import ModelError, Segmenter, read_metadata
+from .contract import ModelError, read_metadata
+from .infer import Segmenter
 from .metrics import format_table
 
 

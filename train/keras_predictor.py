@@ -1,4 +1,5 @@
-"""A Keras checkpoint behind the runner's predictor interface (for `fcn8-ocr evaluate`)."""
+"""A Keras checkpoint behind the runner's predictor interface (for `fcn8-ocr evaluate` and
+`segment --model x.keras`); imported only when a `.keras` file is given."""
 
 from __future__ import annotations
 
@@ -8,23 +9,38 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fcn8_ocr.classes import BACKGROUND, CLASS_NAMES
-from fcn8_ocr.infer import ModelInfo
+from fcn8_ocr.contract import (
+    CENTRES,
+    INSTANCE_OUTPUTS,
+    LABELS,
+    REQUIRED_OUTPUTS,
+    SCORES,
+    SIZES,
+    contract_metadata,
+    model_info,
+)
 
+from . import model as _model  # noqa: F401  (registers the custom initialiser for loading)
 from .data import MODEL_DIGIT_HEIGHT
 
 
 class KerasPredictor:
-    """uint8 (N, H, W) -> labels, scores with `model.predict` and a numpy argmax."""
+    """uint8 (N, H, W) -> the contract's outputs, with `model.predict` and numpy."""
 
     def __init__(self, path: str | Path) -> None:
         self.model = keras.models.load_model(path, compile=False)
         meta_path = Path(path).with_name("training.json")
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-        self.info = ModelInfo(list(CLASS_NAMES), BACKGROUND, "ink_bright", "background_removed",
-                              32, float(meta.get("digit_height", MODEL_DIGIT_HEIGHT)))
+        self.digit_height = float(meta.get("digit_height", MODEL_DIGIT_HEIGHT))
+        self.centres = isinstance(self.model.output, dict)
+        outputs = REQUIRED_OUTPUTS + (INSTANCE_OUTPUTS if self.centres else ())
+        self.info = model_info(contract_metadata(self.digit_height, meta), outputs, str(path))
 
-    def __call__(self, batch: np.ndarray, release_memory: bool = False
-                 ) -> tuple[np.ndarray, np.ndarray]:
-        probabilities = self.model.predict(batch[..., None].astype(np.float32), verbose=0)
-        return probabilities.argmax(-1).astype(np.uint8), probabilities.max(-1)
+    def __call__(self, batch: np.ndarray, release_memory: bool = False) -> dict[str, np.ndarray]:
+        predicted = self.model.predict(batch[..., None].astype(np.float32), verbose=0)
+        probabilities = predicted["probabilities"] if self.centres else predicted
+        out = {LABELS: probabilities.argmax(-1).astype(np.uint8), SCORES: probabilities.max(-1)}
+        if self.centres:
+            out[CENTRES] = predicted["centres"][..., 0]
+            out[SIZES] = self.digit_height * np.exp2(predicted["sizes"][..., 0])
+        return out

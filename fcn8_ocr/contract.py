@@ -1,0 +1,100 @@
+"""The model contract in one place (see docs/onnx.md): graph input and output names, the
+`fcn8_ocr.*` metadata_props the runner reads, and `ModelInfo`, what the runner knows of a
+model. Export writes it, the runner and the Keras predictor read it; numpy only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from .classes import BACKGROUND, CLASS_NAMES, IGNORE
+
+META_PREFIX = "fcn8_ocr."
+REQUIRED_META = ("classes", "background_id", "input_polarity", "stride", "digit_height")
+STRIDE = 32  # input sides must be multiples of this
+
+INPUT = "image"          # uint8 [N, H, W, 1], ink bright, paper removed, digits ~digit_height tall
+LABELS = "labels"        # uint8 [N, H, W]: class id per pixel
+SCORES = "scores"        # float32 [N, H, W]: probability of that class
+CENTRES = "centres"      # float32 [N, H, W]: probability that a pixel is a digit's centre
+SIZES = "sizes"          # float32 [N, H, W]: height in model pixels of the digit centred there
+PROBABILITIES = "probabilities"  # float32 [N, H, W, classes], on request only
+REQUIRED_OUTPUTS = (LABELS, SCORES)
+INSTANCE_OUTPUTS = (CENTRES, SIZES)
+
+
+class ModelError(Exception):
+    """The model cannot be loaded or used as asked (exit code 3)."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the runner needs from a model: its metadata and which outputs it has."""
+
+    classes: list[str]
+    background_id: int
+    input_polarity: str
+    normalisation: str
+    stride: int
+    digit_height: float
+    outputs: tuple[str, ...] = REQUIRED_OUTPUTS
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def instances(self) -> bool:
+        """True when the model finds digit centres and sizes (one region per digit)."""
+        return all(name in self.outputs for name in INSTANCE_OUTPUTS)
+
+
+def read_metadata(props: dict[str, str]) -> dict:
+    """Decode `fcn8_ocr.*` metadata_props (JSON values) into a dict without the prefix."""
+    out = {}
+    for key, value in props.items():
+        if key.startswith(META_PREFIX):
+            try:
+                out[key[len(META_PREFIX):]] = json.loads(value)
+            except json.JSONDecodeError:
+                out[key[len(META_PREFIX):]] = value
+    return out
+
+
+def model_info(meta: dict, outputs: list[str] | tuple[str, ...] = REQUIRED_OUTPUTS,
+               path: str = "model") -> ModelInfo:
+    """`ModelInfo` from decoded metadata and the graph's output names; ModelError when the
+    contract is not met."""
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise ModelError(f"{path}: metadata lacks {', '.join(META_PREFIX + k for k in missing)}"
+                         " (not an fcn8-ocr export?)")
+    lacking = [name for name in REQUIRED_OUTPUTS if name not in outputs]
+    if lacking:
+        raise ModelError(f"{path}: outputs {list(outputs)} lack {', '.join(map(repr, lacking))}")
+    known = set(REQUIRED_META) | {"normalisation"}
+    return ModelInfo(
+        classes=list(meta["classes"]), background_id=int(meta["background_id"]),
+        input_polarity=str(meta["input_polarity"]),
+        normalisation=str(meta.get("normalisation", "background_removed")),
+        stride=int(meta["stride"]), digit_height=float(meta["digit_height"]),
+        outputs=tuple(o for o in (*REQUIRED_OUTPUTS, *INSTANCE_OUTPUTS) if o in outputs),
+        extra={k: v for k, v in meta.items() if k not in known})
+
+
+def contract_metadata(digit_height: float, training: dict | None = None,
+                      metrics: dict | None = None, version: str = "", commit: str = ""
+                      ) -> dict[str, object]:
+    """The `fcn8_ocr.*` metadata an export writes (values become JSON)."""
+    return {
+        "classes": list(CLASS_NAMES),
+        "background_id": BACKGROUND,
+        "ignore_id": IGNORE,
+        "input_polarity": "ink_bright",
+        "normalisation": "background_removed",
+        "input_multiple": STRIDE,
+        "stride": STRIDE,
+        "digit_height": digit_height,
+        "training": training or {},
+        "metrics": metrics or {},
+        "version": version,
+        "git_commit": commit,
+    }
