@@ -84,10 +84,14 @@ class Centre:
     heat: float
 
 
+SAME_DIGIT = (0.35, 0.6)
+
+
 def find_centres(heat: np.ndarray, sizes: np.ndarray, digit_height: float,
                  threshold: float = 0.3) -> list[Centre]:
-    """Local maxima of the centre map at or above `threshold`, strongest first; a peak
-    closer than a third of its digit's height to a stronger one is the same digit."""
+    """Local maxima of the centre map at or above `threshold`, strongest first. A peak
+    within `SAME_DIGIT` (across, down; in digit heights) of a stronger one is the same
+    digit: digits are taller than wide, and neighbours stand side by side."""
     k = max(3, int(digit_height * 0.3) | 1)
     peaks = (heat >= threshold) & (heat >= cv2.dilate(heat, np.ones((k, k), np.uint8)))
     ys, xs = np.nonzero(peaks)
@@ -95,7 +99,8 @@ def find_centres(heat: np.ndarray, sizes: np.ndarray, digit_height: float,
     kept: list[Centre] = []
     for y, x in zip(ys[order], xs[order], strict=True):
         size = float(max(sizes[y, x], 1.0))
-        if all((c.y - y) ** 2 + (c.x - x) ** 2 >= (size / 3) ** 2 for c in kept):
+        sx, sy = SAME_DIGIT[0] * size, SAME_DIGIT[1] * size
+        if all(((c.x - x) / sx) ** 2 + ((c.y - y) / sy) ** 2 >= 1 for c in kept):
             kept.append(Centre(int(y), int(x), size, float(heat[y, x])))
     return kept
 

@@ -16,13 +16,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 INK_CLASS = 3
 
 
-def threshold_model(path: Path, digit_height: float = 24.0) -> Path:
+def threshold_model(path: Path, digit_height: float = 24.0, centres: bool = False) -> Path:
     """A real ONNX model with the contract's interface whose 'segmentation' is a fixed
     rule: ink (model input >= 115) is class 3, the rest background. Runner behaviour
-    (regions, crops, files) can then be checked exactly."""
+    (regions, crops, files) can then be checked exactly.
+
+    With `centres`, it also has the centre and size outputs: `centres` is the ink density
+    around each pixel (two 11x11 box filters), so a solid digit-sized blob peaks at its
+    middle and a thin line stays below 0.3; `sizes` is `digit_height` everywhere."""
     image = helper.make_tensor_value_info("image", TensorProto.UINT8, ["batch", "height", "width", 1])
     labels = helper.make_tensor_value_info("labels", TensorProto.UINT8, ["batch", "height", "width"])
     scores = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", "height", "width"])
+    maps = [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", "height", "width"])
+            for name in ("centres", "sizes")]
     def const(name: str, dtype: int, value: float, dims: tuple[int, ...] = ()) -> onnx.NodeProto:
         tensor = helper.make_tensor(name + "_value", dtype, list(dims), [value])
         return helper.make_node("Constant", [], [name], value=tensor)
@@ -41,7 +47,21 @@ def threshold_model(path: Path, digit_height: float = 24.0) -> Path:
         const("score", TensorProto.FLOAT, 0.9),
         helper.make_node("Add", ["zeros", "score"], ["scores"]),
     ]
-    graph = helper.make_graph(nodes, "threshold", [image], [labels, scores])
+    outputs = [labels, scores]
+    if centres:
+        box = {"kernel_shape": [11, 11], "pads": [5, 5, 5, 5], "count_include_pad": 1}
+        nodes += [
+            helper.make_node("Cast", ["ink"], ["inkf"], to=TensorProto.FLOAT),
+            const("channel", TensorProto.INT64, 1, (1,)),
+            helper.make_node("Unsqueeze", ["inkf", "channel"], ["ink4"]),
+            helper.make_node("AveragePool", ["ink4"], ["once"], **box),
+            helper.make_node("AveragePool", ["once"], ["twice"], **box),
+            helper.make_node("Squeeze", ["twice", "channel"], ["centres"]),
+            const("height", TensorProto.FLOAT, digit_height),
+            helper.make_node("Add", ["zeros", "height"], ["sizes"]),
+        ]
+        outputs += maps
+    graph = helper.make_graph(nodes, "threshold", [image], outputs)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     proto.ir_version = 8
     set_metadata(proto, {**contract_metadata(digit_height), "opset": 17})
@@ -53,6 +73,11 @@ def threshold_model(path: Path, digit_height: float = 24.0) -> Path:
 @pytest.fixture(scope="session")
 def rule_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return threshold_model(tmp_path_factory.mktemp("models") / "threshold.onnx")
+
+
+@pytest.fixture(scope="session")
+def centre_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return threshold_model(tmp_path_factory.mktemp("models") / "centres.onnx", centres=True)
 
 
 @pytest.fixture(scope="session")

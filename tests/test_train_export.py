@@ -94,15 +94,19 @@ def test_export_round_trip_and_contract(tiny_run: Path, tmp_path: Path):
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     (inp,) = session.get_inputs()
     assert (inp.name, inp.type, inp.shape) == ("image", "tensor(uint8)", ["batch", "height", "width", 1])
-    assert [o.name for o in session.get_outputs()] == ["labels", "scores"]
-    # dynamic batch, height and width: same labels as Keras on other shapes
+    names = [o.name for o in session.get_outputs()]
+    assert sorted(names) == ["centres", "labels", "scores", "sizes"]
+    # dynamic batch, height and width: same outputs as Keras on other shapes
     model = load_keras(tiny_run / "best.keras")
     images = parity_inputs(seed=9, count=3, size=(96, 224))
-    labels, scores = session.run(None, {"image": images})
+    got = dict(zip(names, session.run(names, {"image": images}), strict=True))
     expected = model.predict(images.astype(np.float32), verbose=0)
-    assert labels.dtype == np.uint8 and labels.shape == (3, 96, 224)
-    assert (labels == expected.argmax(-1)).mean() >= 0.999
-    assert np.abs(scores - expected.max(-1)).max() <= 1e-4
+    probabilities = expected["probabilities"]
+    assert got["labels"].dtype == np.uint8 and got["labels"].shape == (3, 96, 224)
+    assert (got["labels"] == probabilities.argmax(-1)).mean() >= 0.999
+    assert np.abs(got["scores"] - probabilities.max(-1)).max() <= 1e-4
+    assert np.abs(got["centres"] - expected["centres"][..., 0]).max() <= 1e-4
+    assert np.allclose(got["sizes"], 24.0 * 2 ** expected["sizes"][..., 0], rtol=1e-4)
     meta = session.get_modelmeta().custom_metadata_map
     for key in ("classes", "background_id", "input_polarity", "stride", "digit_height",
                 "training", "metrics", "version", "git_commit"):
@@ -128,7 +132,8 @@ def test_export_refuses_a_model_that_disagrees(tiny_run: Path, tmp_path: Path):
     original = model.predict
 
     def drifting_predict(x, **kwargs):
-        return original(x, **kwargs)[..., ::-1]
+        out = original(x, **kwargs)
+        return {**out, "probabilities": out["probabilities"][..., ::-1]}
 
     model.predict = drifting_predict
     with pytest.raises(ParityError):
@@ -187,11 +192,11 @@ def test_int8_export_keeps_the_contract(tiny_run: Path, tmp_path: Path):
     proto = onnx.load(out)
     assert any(n.op_type == "QuantizeLinear" for n in proto.graph.node)
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    assert [o.name for o in session.get_outputs()] == ["labels", "scores"]
+    assert sorted(o.name for o in session.get_outputs()) == ["centres", "labels", "scores", "sizes"]
     meta = session.get_modelmeta().custom_metadata_map
     assert "int8" in json.loads(meta["fcn8_ocr.quantization"])
     assert json.loads(meta["fcn8_ocr.digit_height"]) == 24.0
-    labels, _ = session.run(None, {"image": np.zeros((1, 64, 96, 1), np.uint8)})
+    (labels,) = session.run(["labels"], {"image": np.zeros((1, 64, 96, 1), np.uint8)})
     assert labels.shape == (1, 64, 96)
 
 
@@ -206,7 +211,8 @@ def test_fp16_export_keeps_the_interface(tiny_run: Path, tmp_path: Path):
     proto = onnx.load(out)
     types = {v.name: v.type.tensor_type.elem_type for v in [*proto.graph.input, *proto.graph.output]}
     assert types == {"image": onnx.TensorProto.UINT8, "labels": onnx.TensorProto.UINT8,
-                     "scores": onnx.TensorProto.FLOAT}
+                     "scores": onnx.TensorProto.FLOAT, "centres": onnx.TensorProto.FLOAT,
+                     "sizes": onnx.TensorProto.FLOAT}
     weights = [t for t in proto.graph.initializer if len(t.dims) == 4]
     assert weights and all(t.data_type == onnx.TensorProto.FLOAT16 for t in weights)
     meta = {p.key: p.value for p in proto.metadata_props}

@@ -1,0 +1,85 @@
+"""One region per digit: the centre and size outputs through a real onnxruntime session
+(the rule model of conftest with centre outputs) and the real runner."""
+
+import cv2
+import numpy as np
+import pytest
+
+from fcn8_ocr.infer import Segmenter
+from fcn8_ocr.pipeline import Options, segment_pages
+from fcn8_ocr.read import Page
+from fcn8_ocr.regions import extract_instances, find_centres
+
+BG = 10
+
+
+def regions_of(model, page: np.ndarray):
+    segmenter = Segmenter(model)
+    assert segmenter.info.instances
+    result = segment_pages([Page("test.png", "p", 1, page)], segmenter, segmenter.info,
+                           Options(digit_height=24.0))[0]
+    return result.regions
+
+
+def paper(h: int = 120, w: int = 200) -> np.ndarray:
+    return np.full((h, w), 235, np.uint8)
+
+
+def blob(page: np.ndarray, cx: int, cy: int = 60) -> None:
+    """A solid digit-sized mark, 24 px tall (the model's digit height)."""
+    cv2.ellipse(page, (cx, cy), (7, 12), 0, 0, 360, 20, -1)
+
+
+def test_two_touching_digits_of_one_class_give_two_regions(centre_model):
+    page = paper()
+    blob(page, 80)
+    blob(page, 95)  # the two marks touch: one connected component
+    n, _ = cv2.connectedComponents((page < 128).astype(np.uint8))
+    assert n - 1 == 1
+    regions = regions_of(centre_model, page)
+    assert [r.digit for r in regions] == [3, 3]
+    centres = sorted(r.box[0] + r.box[2] / 2 for r in regions)
+    assert abs(centres[0] - 80) <= 3 and abs(centres[1] - 95) <= 3  # split where they touch
+
+
+def test_a_broken_digit_gives_one_region(centre_model):
+    page = paper()
+    blob(page, 100)
+    page[58:61, :] = 235  # a break across the stroke: two components
+    n, _ = cv2.connectedComponents((page < 128).astype(np.uint8))
+    assert n - 1 == 2
+    (region,) = regions_of(centre_model, page)
+    assert region.box[3] >= 22  # both fragments
+
+
+def test_a_long_vertical_line_gives_no_region(centre_model, rule_model):
+    page = paper(200, 200)
+    cv2.line(page, (100, 10), (100, 190), 20, 2)  # a column border
+    assert regions_of(centre_model, page) == []
+    # without centre outputs the same line is a region of its own (today's components)
+    segmenter = Segmenter(rule_model)
+    result = segment_pages([Page("t", "p", 1, page)], segmenter, segmenter.info,
+                           Options(digit_height=24.0))[0]
+    assert len(result.regions) == 1
+
+
+def test_nearest_centre_splits_pixels_and_votes_the_class():
+    labels = np.full((60, 80), BG, np.uint8)
+    labels[10:34, 10:24] = 4
+    labels[10:34, 24:38] = 4
+    labels[12:14, 30:32] = 7  # a few confused pixels in the right digit
+    heat = np.zeros(labels.shape, np.float32)
+    heat[22, 16] = heat[22, 31] = 0.9
+    sizes = np.full(labels.shape, 24.0, np.float32)
+    scores = np.ones(labels.shape, np.float32)
+    left, right = extract_instances(labels, scores, heat, sizes, 24.0, BG)
+    assert (left.digit, right.digit) == (4, 4)
+    assert left.box == (10, 10, 14, 24) and right.box == (24, 10, 14, 24)
+    assert right.confidence < left.confidence  # the vote share lowers it
+
+
+@pytest.mark.parametrize("threshold, expected", [(0.3, 2), (0.6, 1)])
+def test_centres_below_the_threshold_are_no_digits(threshold, expected):
+    heat = np.zeros((40, 80), np.float32)
+    heat[20, 20], heat[20, 60] = 0.9, 0.4
+    assert len(find_centres(heat, np.full_like(heat, 24.0), 24.0, threshold)) == expected
