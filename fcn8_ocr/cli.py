@@ -138,9 +138,11 @@ def info(model: str | None, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--kind", type=click.Choice(["m2nist", "m2nist-overlap", "document"]), required=True,
+@click.option("--kind", type=click.Choice(["m2nist", "m2nist-overlap", "document", "field"]),
+              required=True,
               help="m2nist: digits placed as M2NIST places them; m2nist-overlap: anywhere, "
-                   "overlapping freely; document: scan-like pages.")
+                   "overlapping freely; document: scan-like pages; field: register-like field "
+                   "crops (thin pen, margins, borders, rulings), also labelled in labels.csv.")
 @click.option("--count", type=click.IntRange(min=1), required=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -149,7 +151,7 @@ def info(model: str | None, as_json: bool) -> None:
 @click.option("--mnist", type=click.Path(exists=True), default=None,
               help="MNIST files (mnist.npz or IDX) instead of the bundled 5,000 digits.")
 @click.option("--size", type=(int, int), default=(1240, 1754), show_default=True,
-              help="Document page width and height in pixels.")
+              help="Document page (or field crop) width and height in pixels.")
 @click.option("--digit-height", type=(float, float), default=(15.0, 120.0), show_default=True,
               help="Range of handwritten digit heights on document pages.")
 @click.option("--mask-level", type=click.IntRange(1, 255), default=128, show_default=True,

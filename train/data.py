@@ -25,9 +25,9 @@ TILE = 128
 CENTRE_SIGMA = 1 / 8  # a centre peak's Gaussian sigma, as a share of the digit's height
 
 
-def centre_targets(centres: list[tuple[float, float, float]], shape: tuple[int, int]
+def centre_targets(centres: list[tuple], shape: tuple[int, int]
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Training targets of the centre and size heads for digits at (y, x, height).
+    """Training targets of the centre and size heads for digits at (y, x, height, ...).
 
     `heat` (H, W) float32: a Gaussian peak of value 1 on each digit's centre pixel (the
     maximum where peaks meet). `size` (H, W, 2): log2(height / model digit height) and a
@@ -36,7 +36,7 @@ def centre_targets(centres: list[tuple[float, float, float]], shape: tuple[int, 
     h, w = shape
     heat = np.zeros(shape, np.float32)
     size = np.zeros((h, w, 2), np.float32)
-    for cy, cx, height in centres:
+    for cy, cx, height, *_ in centres:
         sigma = max(1.0, CENTRE_SIGMA * height)
         r = int(3 * sigma) + 1
         py, px = int(round(cy - 0.5)), int(round(cx - 0.5))
@@ -84,7 +84,7 @@ def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
                 small_labels != BACKGROUND, small_labels,
                 labels[y : y + small.shape[0], x : x + small.shape[1]])
             if centres is not None:
-                centres.extend((cy + y, cx + x, ch) for cy, cx, ch in found)
+                centres.extend((c[0] + y, c[1] + x, *c[2:]) for c in found)
         return model_input(image, MODEL_DIGIT_HEIGHT, dark_ink=False), labels
     pen = 0.7 if field_fraction else 0.0
     image, labels = document_page(rng, digits, tile, tile, TRAIN_DIGIT_RANGE, colour=False,

@@ -20,7 +20,7 @@ from .pen import MARKS, pen_digit, pen_mark
 from .sources import Digits
 from .synth import digit_alpha, ink_centres
 
-Centre = tuple[float, float, float]  # (y, x, digit height) in image pixels
+Centre = tuple[float, float, float, int]  # (y, x, digit height) in image pixels, digit
 _FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX,
           cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_COMPLEX_SMALL, cv2.FONT_ITALIC)
 _PRINTED = ("Trykt for Kirkens", "No.", "Anm.", "Dato", "Total", "Kr.", "Sum", "Nr", "Aar",
@@ -156,18 +156,19 @@ def draw_number(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarray
         if window is not None:
             ys, xs, a = window
             labels[ys, xs][a >= 0.5] = digits.labels[i]
-        centres.extend(ink_centres(alpha >= 0.5, top, int(x)))
+        centres.extend(ink_centres(alpha >= 0.5, top, int(x), digits.labels[i]))
         gap = rng.uniform(-0.3, 0.0) if touching else rng.uniform(-0.05, 0.5)
         x += aw + gap * height
     return x, pen
 
 
 def register_field(rng: np.random.Generator, digits: Digits, height: int, width: int,
-                   digit_height: tuple[float, float] = (12.0, 48.0)
+                   digit_height: tuple[float, float] = (12.0, 48.0), whole: bool = False
                    ) -> tuple[np.ndarray, np.ndarray, list[Centre]]:
     """One field crop: grey uint8 image (dark ink on paper), class-id labels, digit centres.
 
-    Digit heights are log-uniform in `digit_height`.
+    Digit heights are log-uniform in `digit_height`. Training crops cut digits at their
+    edges as tiles do; `whole` keeps the number inside the crop (string-labelled sets).
     """
     canvas = _paper(rng, height, width)
     labels = np.full((height, width), BACKGROUND, np.uint8)
@@ -195,8 +196,13 @@ def register_field(rng: np.random.Generator, digits: Digits, height: int, width:
 
     ink = rng.uniform(5, 110)
     count = int(rng.choice([1, 2, 3, 4, 5], p=[0.3, 0.35, 0.2, 0.1, 0.05]))
-    x = rng.uniform(-0.2, 0.75) * width
-    baseline = rng.uniform(0.35, 1.1) * height
+    if whole:
+        x = rng.uniform(0.05, 0.35) * width
+        count = max(1, min(count, int((0.9 * width - x) / (0.9 * dh))))
+        baseline = rng.uniform(min(1.2 * dh, 0.9 * height), 0.9 * height)
+    else:
+        x = rng.uniform(-0.2, 0.75) * width
+        baseline = rng.uniform(0.35, 1.1) * height
     end, pen = draw_number(rng, canvas, labels, digits, x, baseline, dh, ink, count, centres)
     marks = []
     if rng.random() < 0.35:
@@ -222,10 +228,13 @@ def register_field(rng: np.random.Generator, digits: Digits, height: int, width:
             if rng.random() < 0.3:
                 _rule(rng, canvas, True, at + lw + rng.integers(2, 5), line_ink, lw)
     if rng.random() < 0.4:  # what the margin hides is no longer a digit
-        hidden = _scanner_margin(rng, canvas) > 0.5
-        labels[hidden] = BACKGROUND
-        centres = [c for c in centres if not hidden[int(np.clip(c[0], 0, height - 1)),
-                                                    int(np.clip(c[1], 0, width - 1))]]
+        covered = canvas.copy()
+        cover = _scanner_margin(rng, covered)
+        if not whole or not (cover[labels != BACKGROUND] > 0.05).any():
+            canvas, hidden = covered, cover > 0.5
+            labels[hidden] = BACKGROUND
+            centres = [c for c in centres if not hidden[int(np.clip(c[0], 0, height - 1)),
+                                                        int(np.clip(c[1], 0, width - 1))]]
     image = _degrade(rng, canvas)
     return image, labels, centres
 

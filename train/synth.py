@@ -44,7 +44,7 @@ def m2nist_sample(rng: np.random.Generator, digits: Digits, overlap: bool = Fals
     share at most 9 columns: digits may touch, rarely overlap. `overlap=True` instead puts
     1-3 digits anywhere, overlapping freely: the training default and a harder stress test.
     A digit pixel is one of intensity >= `mask_level` (1: every non-zero pixel, as M2NIST's
-    own masks). Each digit's (centre y, centre x, height) is appended to `centres` if given.
+    own masks). Each digit's (centre y, centre x, height, digit) is appended to `centres` if given.
     """
     image = np.zeros(M2NIST_SHAPE, np.uint8)
     labels = np.full(M2NIST_SHAPE, BACKGROUND, np.uint8)
@@ -63,7 +63,7 @@ def m2nist_sample(rng: np.random.Generator, digits: Digits, overlap: bool = Fals
         np.maximum(window, patch, out=window)
         labels[y : y + M2NIST_BOX, x : x + M2NIST_BOX][patch >= mask_level] = digits.labels[i]
         if centres is not None:
-            centres.extend(ink_centres(patch >= 128, y, x))
+            centres.extend(ink_centres(patch >= 128, y, x, digits.labels[i]))
     return image, labels
 
 
@@ -100,14 +100,15 @@ def digit_alpha(rng: np.random.Generator, img28: np.ndarray, height: float) -> n
     return alpha.astype(np.float32)
 
 
-def ink_centres(inked: np.ndarray, y: float, x: float) -> list[tuple[float, float, float]]:
-    """[(centre y, centre x, height)] of the box around the True pixels of `inked` placed at
-    (y, x); empty when nothing is inked."""
+def ink_centres(inked: np.ndarray, y: float, x: float, digit: int
+                ) -> list[tuple[float, float, float, int]]:
+    """[(centre y, centre x, height, digit)] of the box around the True pixels of `inked`
+    placed at (y, x); empty when nothing is inked."""
     ys, xs = np.nonzero(inked)
     if len(ys) == 0:
         return []
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    return [(y + (y0 + y1) / 2, x + (x0 + x1) / 2, float(y1 - y0))]
+    return [(y + (y0 + y1) / 2, x + (x0 + x1) / 2, float(y1 - y0), int(digit))]
 
 
 def _paper(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -270,7 +271,7 @@ def _draw_string(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarra
         top = baseline - ah + int(rng.normal(0, h * 0.04))
         window = _composite(canvas, alpha, ink + rng.normal(0, 5, 3), top, x)
         if centres is not None:
-            centres.extend(ink_centres(alpha >= 0.5, top, x))
+            centres.extend(ink_centres(alpha >= 0.5, top, x, digits.labels[i]))
         if window is not None:
             ys, xs, a = window
             labels[ys, xs][a >= 0.5] = digits.labels[i]
@@ -293,7 +294,7 @@ def _degrade(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray,
                                 borderValue=BACKGROUND)
         if centres:
             points = np.array([[x, y, 1.0] for y, x, _ in centres]) @ matrix.T
-            centres[:] = [(py, px, c[2]) for (px, py), c in zip(points, centres, strict=True)]
+            centres[:] = [(py, px, *c[2:]) for (px, py), c in zip(points, centres, strict=True)]
     if rng.random() < 0.6:
         sigma = rng.uniform(0.3, 1.2)
         image = cv2.GaussianBlur(image, (0, 0), sigma)
