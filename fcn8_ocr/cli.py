@@ -17,6 +17,11 @@ from .classes import INK_LEVEL
 EXIT_OK, EXIT_INPUTS_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
 TRAIN_HINT = "this command needs the training extra: pip install 'fcn8-ocr[train]'"
 
+centre_threshold_option = click.option(
+    "--centre-threshold", type=click.FloatRange(0.01, 1.0), default=None,
+    help="Models with digit centres: peaks of the centre map at least this high are digits "
+         "(default: the runner's, see docs/onnx.md).")
+
 ink_level_option = click.option(
     "--ink-level", type=click.IntRange(1, 255), default=INK_LEVEL, show_default=True,
     help="Stroke pixels: at least this bright once the paper is removed and ink stretched to "
@@ -74,6 +79,7 @@ def main() -> None:
 @click.option("--save-overlay", is_flag=True, help="Write overlays/<page>.png for a person.")
 @click.option("--no-refine", is_flag=True, help="Keep the model's masks; do not cut them to the ink.")
 @ink_level_option
+@centre_threshold_option
 @click.option("--resume", is_flag=True, help="Skip pages already complete in results.jsonl.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local processes, or a Ray cluster (the [ray] extra).")
@@ -84,8 +90,8 @@ def main() -> None:
 def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str, threads: int,
             workers: int, batch_size: int, tile: int, digit_height: float | None, pad: int,
             labels: Path | None, dpi: float, save_masks: bool, save_overlay: bool,
-            no_refine: bool, ink_level: int, resume: bool, engine: str, address: str | None,
-            num_actors: int, quiet: bool) -> None:
+            no_refine: bool, ink_level: int, centre_threshold: float | None, resume: bool,
+            engine: str, address: str | None, num_actors: int, quiet: bool) -> None:
     """Segment INPUTS (files, folders, globs) and write digit crops under --out."""
     if engine == "ray" and _absent("ray"):
         from .engine_ray import RAY_HINT
@@ -106,7 +112,8 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_MODEL)
     options = Options(digit_height=digit_height, tile=tile, batch_size=batch_size,
-                      refine=not no_refine, ink_level=ink_level)
+                      refine=not no_refine, ink_level=ink_level,
+                      **({"centre_threshold": centre_threshold} if centre_threshold else {}))
     config = JobConfig(list(inputs), out, model, provider, threads, workers, options, labels, pad,
                        dpi, save_masks, save_overlay, resume, quiet, engine, address, num_actors,
                        batch_size)
@@ -224,10 +231,12 @@ def train(resume: bool, quiet: bool, **kwargs: object) -> None:
               help="Digit height in page pixels (default: estimated per page).")
 @click.option("--no-refine", is_flag=True, help="Score the model's masks without ink refinement.")
 @ink_level_option
+@centre_threshold_option
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Evaluate the first N images only.")
 def evaluate(model: str, data: str, out: Path | None, digit_height: float | None,
-             no_refine: bool, ink_level: int, limit: int | None) -> None:
+             no_refine: bool, ink_level: int, centre_threshold: float | None,
+             limit: int | None) -> None:
     """Score a model on labelled data: IoU/Dice (masks), string and count accuracy and CER
     (labels.csv), recall/precision/class and string accuracy (COCO digit boxes)."""
     if model.endswith(".keras"):
@@ -239,7 +248,8 @@ def evaluate(model: str, data: str, out: Path | None, digit_height: float | None
     from .read import InputError
     from .scoring import format_strings
 
-    options = Options(digit_height=digit_height, refine=not no_refine, ink_level=ink_level)
+    options = Options(digit_height=digit_height, refine=not no_refine, ink_level=ink_level,
+                      **({"centre_threshold": centre_threshold} if centre_threshold else {}))
     try:
         report = run_evaluation(model, data, out, options, limit)
     except ModelError as exc:

@@ -95,6 +95,7 @@ def _score_masks(predictor, data, options: Options, limit: int | None, chunk: in
 def _score_reading(predictor, data, kind: str, options: Options, limit: int | None,
                    chunk: int) -> dict:
     """String (labels.csv) or box (COCO) scores: what a recognizer downstream would get."""
+    data = Path(data)
     items = read_string_labels(data) if kind == "strings" else read_coco(data)
     items = items[:limit] if limit is not None else items
     score = StringScore() if kind == "strings" else BoxScore()
@@ -103,7 +104,7 @@ def _score_reading(predictor, data, kind: str, options: Options, limit: int | No
         pages, truths = [], []
         for path, truth in items[start : start + chunk]:
             if kind == "strings" and not (truth.isdigit() and truth.isascii()):
-                score.add(path.name, truth, "")  # counted apart, not scored
+                score.add(str(path), truth, "")  # counted apart, not scored
                 continue
             try:
                 found = list(read_pages(Source(path, path.stem)))
@@ -119,11 +120,12 @@ def _score_reading(predictor, data, kind: str, options: Options, limit: int | No
             if not last:  # a multi-page file reads as one string
                 continue
             got = "".join(str(r.digit) for r in regions)
+            name = path.relative_to(data).as_posix() if path.is_relative_to(data) else str(path)
             if kind == "strings":
-                score.add(path.name, truth, got)
+                score.add(name, truth, got)
             else:
                 expected = "".join(str(r.digit) for r in order_regions(
                     [Region(d, 1.0, tuple(int(v) for v in b), np.ones((1, 1), bool)) for d, b in truth]))
-                score.add(path.name, [(r.digit, r.box) for r in regions], truth, expected, got)
+                score.add(name, [(r.digit, r.box) for r in regions], truth, expected, got)
             regions = []
     return {**score.report(), "errors": errors}

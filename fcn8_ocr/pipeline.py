@@ -26,6 +26,8 @@ BLANK_LEVEL = 60  # a tile whose brightest model input pixel is below this holds
 BATCH_PIXELS = 1_200_000
 RELEASE_AFTER_PIXELS = 4 * BATCH_PIXELS  # inferred pixels after which the arena is handed back
 RESCALE_BAND = (0.8, 1.25)  # measured / model digit height outside this: scale the page again
+NO_DIGIT_FALLBACKS = (0.5, 2.0)  # x the first guess, tried in turn when the model finds no digit
+MAX_PASSES = 3
 
 
 @dataclass
@@ -147,30 +149,60 @@ def page_mask(shape: tuple[int, int], regions: list[Region], background: int) ->
     return mask
 
 
+def _next_height(seen: float | None, norm: Normalised, first: Normalised, passes: int,
+                 info: ModelInfo) -> float | None:
+    """The page digit height to try next, or None to keep this pass.
+
+    The model's sizes correct a guess it can read; when it found no digit at the first
+    guess, half and twice that guess are tried (a loose ink estimate is rarely off more)."""
+    if seen is not None:
+        ratio = seen / info.digit_height
+        inside = RESCALE_BAND[0] <= ratio <= RESCALE_BAND[1]
+        return None if inside or passes > 1 else norm.digit_height * ratio
+    fallbacks = [first.digit_height * f for f in NO_DIGIT_FALLBACKS]
+    return fallbacks[passes - 1] if passes <= len(fallbacks) else None
+
+
+def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], maps: list[dict],
+                      predictor: Predictor, info: ModelInfo, options: Options) -> int:
+    """Scale pages again where the model's own sizes disagree with the first guess (in
+    place); returns the tiles skipped as blank."""
+    first = list(norms)
+    found = [False] * len(norms)
+    skipped = 0
+    for passes in range(1, MAX_PASSES):
+        again = []
+        for index, grey in enumerate(greys):
+            if found[index] and passes > 1:
+                continue
+            seen = _measured_height(maps[index], info, options.centre_threshold)
+            found[index] = seen is not None
+            height = _next_height(seen, norms[index], first[index], passes, info)
+            if height is not None:
+                again.append((index, normalise(grey, info.digit_height, height)))
+        if not again:
+            break
+        redone, more = _infer_tiles([n.image for _, n in again], predictor, info, options)
+        skipped += more
+        for (index, norm), new in zip(again, redone, strict=True):
+            norms[index], maps[index] = norm, new
+    return skipped
+
+
 def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, options: Options,
                   want_mask: bool = False) -> list[PageResult]:
     """Segment a chunk of pages (tiles of all of them are batched together).
 
     With a model that sizes digits (`info.instances`) and no `options.digit_height`, a
     page whose digits the model sees more than 25 % off its own digit height is scaled
-    again by what the model measured and inferred once more.
+    again by what the model measured and inferred once more; a page where it finds no
+    digit at all is tried at half and twice the first guess (at most 3 passes).
     """
     greys = [to_grey(p.image) for p in pages]
     norms = [normalise(g, info.digit_height, options.digit_height) for g in greys]
     maps, skipped = _infer_tiles([n.image for n in norms], predictor, info, options)
     if info.instances and options.digit_height is None:
-        again = []
-        for index, (grey, norm) in enumerate(zip(greys, norms, strict=True)):
-            seen = _measured_height(maps[index], info, options.centre_threshold)
-            if seen is not None and not RESCALE_BAND[0] <= seen / info.digit_height <= RESCALE_BAND[1]:
-                norms[index] = normalise(grey, info.digit_height,
-                                         norm.digit_height * seen / info.digit_height)
-                again.append(index)
-        if again:
-            redone, more = _infer_tiles([norms[i].image for i in again], predictor, info, options)
-            for index, new in zip(again, redone, strict=True):
-                maps[index] = new
-            skipped += more
+        skipped += _rescale_by_model(greys, norms, maps, predictor, info, options)
     results = []
     for page, grey, norm, out in zip(pages, greys, norms, maps, strict=True):
         if info.instances:
