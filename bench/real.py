@@ -107,6 +107,37 @@ def worst_grid(model: str, data: Path, worst: list[dict], path: Path, count: int
     cv2.imwrite(str(path), grid)
 
 
+def field_grids(count: int = 16) -> None:
+    """docs/img/synthetic-fields.png (committed) and, beside real mgr crops,
+    bench/results/img/fields-vs-real.png (not committed): what training draws next to
+    what users scan."""
+    from fcn8_ocr.train.synthesize import write_synthetic
+
+    def grid(paths: list[Path], labels: list[str]) -> np.ndarray:
+        tiles = []
+        for path, label in zip(paths, labels, strict=True):
+            image = cv2.resize(cv2.imread(str(path)), (138, 204), interpolation=cv2.INTER_AREA)
+            cv2.putText(image, label, (3, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 255), 1)
+            tiles.append(image)
+        return np.vstack([np.hstack(tiles[r : r + 8]) for r in range(0, len(tiles), 8)])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_synthetic("field", count, tmp, seed=3, split="test", size=(138, 204),
+                        digit_height=(18.0, 40.0))
+        with (Path(tmp) / "labels.csv").open() as fh:
+            rows = list(csv.DictReader(fh))
+        synthetic = grid([Path(tmp) / r["filename"] for r in rows], [r["label"] for r in rows])
+    (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(ROOT / "docs" / "img" / "synthetic-fields.png"), synthetic)
+    mgr = shared_data() / "mgr-rowid-val"
+    if mgr.is_dir():
+        with (mgr / "labels.csv").open() as fh:
+            rows = list(csv.DictReader(fh))[:: max(1, 2882 // count)][:count]
+        real = grid([mgr / r["filename"] for r in rows], [r["label"] for r in rows])
+        GRIDS.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(GRIDS / "fields-vs-real.png"), np.vstack([synthetic, real]))
+
+
 def measure(model: str, name: str, limit: int | None, synthetic: bool) -> dict:
     shared = shared_data()
     figures: dict[str, dict] = {}
@@ -170,7 +201,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="First N mgr images only.")
     parser.add_argument("--no-synthetic", action="store_true", help="Skip m2nist-test/document-test.")
     parser.add_argument("--docs", action="store_true", help="Print the table of every result.")
+    parser.add_argument("--grids", action="store_true",
+                        help="Write the synthetic field grid (and the side-by-side with real crops).")
     args = parser.parse_args()
+    if args.grids:
+        field_grids()
     if args.name:
         result = measure(args.model, args.name, args.limit, not args.no_synthetic)
         RESULTS.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,8 @@ from .synth import document_page, m2nist_sample
 MODEL_DIGIT_HEIGHT = 24.0
 TRAIN_DIGIT_RANGE = (12.0, 48.0)  # digit heights at model scale: a first guess within 2x will do
 TILE = 128
+M2NIST_FRACTION = 0.3   # training tiles: M2NIST-style compositions,
+FIELD_FRACTION = 0.45   # register-like field crops, and the rest page tiles
 CENTRE_SIGMA = 1 / 8  # a centre peak's Gaussian sigma, as a share of the digit's height
 
 
@@ -54,7 +56,7 @@ def centre_targets(centres: list[tuple], shape: tuple[int, int]
 
 
 def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
-               m2nist_fraction: float = 0.3, field_fraction: float = 0.0,
+               m2nist_fraction: float = M2NIST_FRACTION, field_fraction: float = FIELD_FRACTION,
                centres: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One normalised training tile (H, W) uint8 and its labels; deterministic in (seed, index).
 
@@ -93,8 +95,8 @@ def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
 
 
 def synth_dataset(digits: Digits, seed: int, batch_size: int, tile: int = TILE,
-                  m2nist_fraction: float = 0.3, count: int | None = None,
-                  field_fraction: float = 0.0, centres: bool = False) -> tf.data.Dataset:
+                  m2nist_fraction: float = M2NIST_FRACTION, count: int | None = None,
+                  field_fraction: float = FIELD_FRACTION, centres: bool = False) -> tf.data.Dataset:
     """Endless (or `count`-long) batches of (image float32 NxHxWx1 0-255, labels uint8 NxHxW);
     with `centres`, targets are a dict of labels, centre heat (NxHxW) and size (NxHxWx2)."""
 

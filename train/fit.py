@@ -20,7 +20,15 @@ import tensorflow as tf
 
 from fcn8_ocr.classes import BACKGROUND, IGNORE, NUM_CLASSES
 
-from .data import MODEL_DIGIT_HEIGHT, TILE, folder_tiles, m2nist_arrays, synth_dataset
+from .data import (
+    FIELD_FRACTION,
+    M2NIST_FRACTION,
+    MODEL_DIGIT_HEIGHT,
+    TILE,
+    folder_tiles,
+    m2nist_arrays,
+    synth_dataset,
+)
 from .model import build_fcn8
 from .sources import SPLIT_SEED, load_digits, split_digits
 from .warm_start import load_onnx_weights
@@ -41,8 +49,8 @@ class TrainConfig:
     tile: int = TILE
     learning_rate: float = 1e-3
     seed: int = 0
-    m2nist_fraction: float = 0.3
-    field_fraction: float = 0.45
+    m2nist_fraction: float = M2NIST_FRACTION
+    field_fraction: float = FIELD_FRACTION
     centres: bool = True
     init_from: str | None = None
     contested_weight: float = 0.0
