@@ -84,7 +84,7 @@ class Centre:
     heat: float
 
 
-SAME_DIGIT = (0.35, 0.6)
+SAME_DIGIT = (0.35, 0.8)
 
 
 def find_centres(heat: np.ndarray, sizes: np.ndarray, digit_height: float,
