@@ -21,9 +21,10 @@ def threshold_model(path: Path, digit_height: float = 24.0, centres: bool = Fals
     rule: ink (model input >= 115) is class 3, the rest background. Runner behaviour
     (regions, crops, files) can then be checked exactly.
 
-    With `centres`, it also has the centre and size outputs: `centres` is the ink density
-    around each pixel (two 11x11 box filters), so a solid digit-sized blob peaks at its
-    middle and a thin line stays below 0.3; `sizes` is `digit_height` everywhere."""
+    With `centres`, it also has the centre and size outputs: `centres` is 0.6 x the ink
+    density around each pixel (two 11x11 box filters), so a solid digit-sized blob peaks
+    at its middle (about 0.5) and a thin line stays below 0.2; `sizes` is `digit_height`
+    everywhere."""
     image = helper.make_tensor_value_info("image", TensorProto.UINT8, ["batch", "height", "width", 1])
     labels = helper.make_tensor_value_info("labels", TensorProto.UINT8, ["batch", "height", "width"])
     scores = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", "height", "width"])
@@ -56,7 +57,9 @@ def threshold_model(path: Path, digit_height: float = 24.0, centres: bool = Fals
             helper.make_node("Unsqueeze", ["inkf", "channel"], ["ink4"]),
             helper.make_node("AveragePool", ["ink4"], ["once"], **box),
             helper.make_node("AveragePool", ["once"], ["twice"], **box),
-            helper.make_node("Squeeze", ["twice", "channel"], ["centres"]),
+            helper.make_node("Squeeze", ["twice", "channel"], ["density"]),
+            const("weight", TensorProto.FLOAT, 0.6),
+            helper.make_node("Mul", ["density", "weight"], ["centres"]),
             const("height", TensorProto.FLOAT, digit_height),
             helper.make_node("Add", ["zeros", "height"], ["sizes"]),
         ]
