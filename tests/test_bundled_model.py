@@ -64,3 +64,35 @@ def test_the_wheel_carries_the_bundled_model(tmp_path):
     assert "fcn8_ocr/train/model.py" in names and "fcn8_ocr/export/convert.py" in names
     assert not any(n.startswith(("train/", "export/")) for n in names)
 
+
+
+def test_the_bundled_model_finds_digit_centres_and_sizes():
+    from fcn8_ocr.infer import Segmenter
+
+    assert Segmenter().info.instances  # one region per digit, scale from the model
+
+
+@pytest.mark.parametrize("kind, size, height", [("field", (300, 420), 64.0),
+                                                ("page", (1200, 1600), 70.0)])
+def test_scale_estimate_on_a_field_crop_and_a_page(digits, kind, size, height):
+    """The runner's digit height (ink estimate, corrected by the model's sizes) is within
+    25 % of the true height on a register-like field crop and on a scan-like page."""
+    import numpy as np
+    from fcn8_ocr.infer import Segmenter
+    from fcn8_ocr.pipeline import Options, segment_pages
+    from fcn8_ocr.read import Page
+    from fcn8_ocr.train.synth import document_page
+    from fcn8_ocr.train.synthesize import whole_field
+
+    rng = np.random.default_rng(11)
+    centres: list = []
+    if kind == "field":
+        image, _, centres = whole_field(rng, digits, size, (height, height))
+    else:
+        image, _ = document_page(rng, digits, size[1], size[0], (height, height), pen=1.0,
+                                 centres=centres)
+    truth = float(np.median([c[2] for c in centres]))
+    segmenter = Segmenter()
+    result = segment_pages([Page("t", kind, 1, image)], segmenter, segmenter.info, Options())[0]
+    assert 0.8 <= result.norm.digit_height / truth <= 1.25
+    assert len(result.regions) >= 0.7 * len(centres)

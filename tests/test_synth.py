@@ -76,3 +76,23 @@ def test_synth_kinds_and_mask_level(tmp_path):
     half_digit = np.load(half / "segmented.npy")[..., BACKGROUND] == 0
     every_digit = np.load(every / "segmented.npy")[..., BACKGROUND] == 0
     assert np.array_equal(half_digit, images >= 128) and np.array_equal(every_digit, images > 0)
+
+
+def test_training_tiles_of_every_kind_carry_digit_centres(digits):
+    """Field crops, page tiles (rotated or not) and M2NIST compositions all report each
+    digit's centre, height and class, and the centre targets peak at 1 on them."""
+    from fcn8_ocr.train.data import centre_targets, synth_tile
+
+    seen_kinds = 0
+    for index in range(40):
+        centres: list = []
+        image, labels = synth_tile(0, index, digits, 128, 0.3, 0.4, centres)
+        assert image.shape == labels.shape == (128, 128)
+        for y, x, height, digit in centres:
+            assert 0 <= digit <= 9 and height > 3
+        inside = [c for c in centres if 0 <= c[0] < 127.5 and 0 <= c[1] < 127.5]
+        heat, size = centre_targets(centres, labels.shape)
+        if inside:
+            assert heat.max() == 1.0 and size[..., 1].sum() > 0
+            seen_kinds += 1
+    assert seen_kinds > 20

@@ -293,7 +293,7 @@ def _degrade(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray,
         labels = cv2.warpAffine(labels, matrix, (w, h), flags=cv2.INTER_NEAREST,
                                 borderValue=BACKGROUND)
         if centres:
-            points = np.array([[x, y, 1.0] for y, x, _ in centres]) @ matrix.T
+            points = np.array([[x, y, 1.0] for y, x, *_ in centres]) @ matrix.T
             centres[:] = [(py, px, *c[2:]) for (px, py), c in zip(points, centres, strict=True)]
     if rng.random() < 0.6:
         sigma = rng.uniform(0.3, 1.2)
