@@ -137,8 +137,8 @@ def run_job(config: JobConfig) -> Summary:
         done = frozenset(r["name"] for r in read_jsonl(results_path))
         summary.skipped = len(done)
     else:
-        for path in (results_path, errors_path):
-            path.unlink(missing_ok=True)
+        results_path.unlink(missing_ok=True)
+    errors_path.unlink(missing_ok=True)  # failed inputs are tried again, resume or not
     sources, missing = expand_inputs(config.inputs, [config.labels] if config.labels else [])
     for error in missing:
         _record_error(errors_path, {"source": error.path, "error": error.cause}, config, summary)

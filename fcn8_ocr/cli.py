@@ -1,6 +1,6 @@
 """`fcn8-ocr` command line: one verb per job; options are parsed here, work is done elsewhere.
 
-Exit codes: 0 all fine, 1 some inputs failed, 2 usage error, 3 model error.
+Exit codes: 0 all fine, 1 some inputs failed, 2 usage error, 3 model error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from . import __version__
 from .classes import INK_LEVEL
 
 EXIT_OK, EXIT_INPUTS_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+MIN_TILE = 96  # a tile keeps 32 px of context on each side and moves by at least 32
 TRAIN_HINT = "this command needs the training extra: pip install 'fcn8-ocr[train]'"
 
 centre_threshold_option = click.option(
@@ -66,7 +68,7 @@ def main() -> None:
               help="Worker processes, each with its own session.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Most tiles per inference call (calls also stay near 1.2 Mpx).")
-@click.option("--tile", type=click.IntRange(min=64), default=768, show_default=True,
+@click.option("--tile", type=click.IntRange(min=MIN_TILE), default=768, show_default=True,
               help="Tile side in model pixels for large pages.")
 @click.option("--digit-height", type=click.FloatRange(min=4), default=None,
               help="Digit height in page pixels (default: estimated per page).")
@@ -117,7 +119,12 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
     config = JobConfig(list(inputs), out, model, provider, threads, workers, options, labels, pad,
                        dpi, save_masks, save_overlay, resume, quiet, engine, address, num_actors,
                        batch_size)
-    summary = run_job(config)
+    try:
+        summary = run_job(config)
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: what is in {out} is complete; run the same command with "
+                   "--resume to go on", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     print_summary(summary, config, probe.info.classes, quiet)
     sys.exit(EXIT_INPUTS_FAILED if summary.errors else EXIT_OK)
 

@@ -66,9 +66,15 @@ def expand_inputs(inputs: list[str], exclude: list[Path] | None = None
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            matches = [(p, p.relative_to(path).as_posix()) for p in sorted(path.rglob("*"))
+            entries = sorted(path.rglob("*"))
+            errors += [InputError(p, "broken symbolic link") for p in entries
+                       if p.is_symlink() and not p.exists()]
+            matches = [(p, p.relative_to(path).as_posix()) for p in entries
                        if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES
                        and p.name != "segmented.npy"]
+            if not matches:
+                errors.append(InputError(item, "folder holds no page files (" +
+                                         ", ".join(sorted(PAGE_SUFFIXES)) + ")"))
         elif path.exists():
             matches = [(path, path.name)]
         else:
@@ -154,18 +160,26 @@ def _read_npy(path: Path) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
     masks = None
     segmented = path.with_name("segmented.npy")
     if segmented.is_file():
-        masks = np.load(segmented, mmap_mode="r")
-        if masks.shape[:3] != images.shape or masks.shape[3] != 11:
-            raise InputError(segmented, f"shape {masks.shape} does not match {images.shape}")
+        try:
+            masks = np.load(segmented, mmap_mode="r")
+        except Exception as exc:
+            raise InputError(segmented, f"not a readable .npy array ({exc})") from exc
+        one_hot = masks.ndim == 4 and masks.shape[:3] == images.shape and masks.shape[3] == 11
+        if not one_hot and masks.shape != images.shape:
+            raise InputError(segmented, f"shape {masks.shape} matches neither {images.shape} "
+                                        f"(class ids) nor {(*images.shape, 11)} (one-hot)")
     for i in range(len(images)):
         image = np.asarray(images[i])
         if image.dtype != np.uint8:
             image = np.clip(image * (255.0 if image.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
         labels = None
-        if masks is not None:
+        if masks is not None and masks.ndim == 4:
             onehot = np.asarray(masks[i]) > 0.5
             labels = np.argmax(onehot, axis=-1).astype(np.uint8)
             labels[onehot.sum(axis=-1) != 1] = IGNORE
+        elif masks is not None:  # class ids, 10 = background (as several M2NIST copies ship)
+            ids = np.asarray(masks[i])
+            labels = np.where((ids >= 0) & (ids <= BACKGROUND), ids, IGNORE).astype(np.uint8)
         yield image, labels
 
 

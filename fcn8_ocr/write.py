@@ -6,6 +6,7 @@ metrics.json (layout and schema: docs/outputs.md).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -58,12 +59,20 @@ def write_pngs(items: list[tuple[Path, np.ndarray]]) -> None:
 
 
 def append_jsonl(path: Path, record: dict) -> None:
-    """Append one JSON line with a single write, flushed to disk."""
+    """Append one complete JSON line, flushed to disk; on a short or failed write (disk
+    full, file size limit) the file is cut back to where it was and OSError raised, so no
+    torn line stays behind."""
     line = (json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n").encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    start = os.fstat(fd).st_size
     try:
-        os.write(fd, line)
+        written = os.write(fd, line)
+        if written != len(line):
+            raise OSError(errno.ENOSPC, f"short write ({written} of {len(line)} bytes)")
         os.fsync(fd)
+    except OSError:
+        os.ftruncate(fd, start)
+        raise
     finally:
         os.close(fd)
 

@@ -1,0 +1,133 @@
+"""Bad input, full disks and interruptions (the hardening issue): each case failed before
+its fix."""
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+from click.testing import CliRunner
+
+from fcn8_ocr.cli import main
+from fcn8_ocr.read import Source, read_pages
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_a_full_disk_leaves_no_torn_line(tmp_path):
+    """A real short write: the file size limit (RLIMIT_FSIZE) stops the line part way."""
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(b'{"name":"a"}\n')
+    script = f"""
+import resource, signal, sys
+from pathlib import Path
+from fcn8_ocr.write import append_jsonl
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+size = Path({str(path)!r}).stat().st_size
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + 10, size + 10))
+try:
+    append_jsonl(Path({str(path)!r}), {{"name": "b", "regions": list(range(40))}})
+except OSError as exc:
+    print("raised", exc.errno)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert "raised" in result.stdout, result.stderr
+    assert path.read_bytes() == b'{"name":"a"}\n'
+
+
+def m2nist_pair(folder: Path, masks: np.ndarray) -> Path:
+    folder.mkdir()
+    images = np.zeros((2, 64, 84), np.uint8)
+    images[:, 10:30, 10:20] = 255
+    np.save(folder / "combined.npy", images)
+    np.save(folder / "segmented.npy", masks)
+    return folder / "combined.npy"
+
+
+def test_m2nist_class_id_masks_are_read(tmp_path):
+    ids = np.full((2, 64, 84), 10, np.uint8)
+    ids[:, 10:30, 10:20] = 7
+    pages = list(read_pages(Source(m2nist_pair(tmp_path / "ids", ids), "m")))
+    assert len(pages) == 2 and (pages[0].labels[10:30, 10:20] == 7).all()
+    assert (pages[0].labels[40:, :] == 10).all()
+
+
+def test_an_unmatched_m2nist_mask_is_an_input_error(tmp_path, rule_model):
+    combined = m2nist_pair(tmp_path / "bad", np.zeros((2, 64, 80), np.uint8))
+    result = CliRunner().invoke(main, ["segment", str(combined), "--out", str(tmp_path / "out"),
+                                       "--model", str(rule_model), "--quiet"])
+    assert result.exit_code == 1
+    assert "segmented.npy: shape (2, 64, 80) matches neither" in result.output
+
+
+def test_the_smallest_tile_works_on_a_large_page(tmp_path, rule_model):
+    page = np.full((1200, 900), 235, np.uint8)
+    cv2.rectangle(page, (100, 100), (130, 220), 20, -1)
+    cv2.imwrite(str(tmp_path / "page.png"), page)
+    too_small = CliRunner().invoke(main, ["segment", str(tmp_path / "page.png"), "--out",
+                                          str(tmp_path / "o1"), "--tile", "64"])
+    assert too_small.exit_code == 2
+    result = CliRunner().invoke(main, ["segment", str(tmp_path / "page.png"), "--out",
+                                       str(tmp_path / "o2"), "--tile", "96", "--digit-height",
+                                       "120", "--model", str(rule_model), "--quiet"])
+    assert result.exit_code == 0, result.output
+
+
+def test_resume_does_not_repeat_or_keep_old_errors(tmp_path, rule_model):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "bad.png").write_bytes(b"not a png")
+    cv2.imwrite(str(inputs / "good.png"), np.full((100, 100), 235, np.uint8))
+    args = ["segment", str(inputs), "--out", str(tmp_path / "out"), "--model", str(rule_model),
+            "--quiet"]
+    assert CliRunner().invoke(main, args).exit_code == 1
+    assert CliRunner().invoke(main, [*args, "--resume"]).exit_code == 1
+    errors = (tmp_path / "out" / "errors.jsonl").read_text().splitlines()
+    assert len(errors) == 1
+    cv2.imwrite(str(inputs / "bad.png"), np.full((100, 100), 235, np.uint8))  # fixed
+    assert CliRunner().invoke(main, [*args, "--resume"]).exit_code == 0
+    assert not (tmp_path / "out" / "errors.jsonl").exists()
+    names = [json.loads(line)["name"] for line in
+             (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert sorted(names) == ["bad", "good"]
+
+
+def test_empty_folders_and_broken_links_are_reported(tmp_path, rule_model):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    full = tmp_path / "full"
+    full.mkdir()
+    cv2.imwrite(str(full / "page.png"), np.full((100, 100), 235, np.uint8))
+    os.symlink(tmp_path / "gone.png", full / "link.png")
+    result = CliRunner().invoke(main, ["segment", str(empty), str(full), "--out",
+                                       str(tmp_path / "out"), "--model", str(rule_model), "--quiet"])
+    assert result.exit_code == 1
+    assert "empty: folder holds no page files" in result.output
+    assert "link.png: broken symbolic link" in result.output
+
+
+def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, rule_model):
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    page = np.full((3000, 2400), 235, np.uint8)
+    for k in range(40):
+        cv2.imwrite(str(pages / f"p{k:02d}.png"), page)
+    proc = subprocess.Popen([sys.executable, "-m", "fcn8_ocr", "segment", str(pages), "--out",
+                             str(tmp_path / "out"), "--model", str(rule_model), "--quiet"],
+                            stderr=subprocess.PIPE, text=True)
+    results = tmp_path / "out" / "results.jsonl"
+    for _ in range(600):  # wait until the run is under way
+        if results.exists() and results.stat().st_size:
+            break
+        proc.poll()
+        assert proc.returncode is None
+        subprocess.run(["sleep", "0.1"])
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "--resume" in stderr and "Aborted!" not in stderr
