@@ -78,11 +78,12 @@ def test_scale_estimate_on_a_field_crop_and_a_page(digits, kind, size, height):
     """The runner's digit height (ink estimate, corrected by the model's sizes) is within
     25 % of the true height on a register-like field crop and on a scan-like page."""
     import numpy as np
+    from fcn8_ocr.train.synth import document_page
+    from fcn8_ocr.train.synthesize import whole_field
+
     from fcn8_ocr.infer import Segmenter
     from fcn8_ocr.pipeline import Options, segment_pages
     from fcn8_ocr.read import Page
-    from fcn8_ocr.train.synth import document_page
-    from fcn8_ocr.train.synthesize import whole_field
 
     rng = np.random.default_rng(11)
     centres: list = []

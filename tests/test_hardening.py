@@ -3,7 +3,6 @@ its fix."""
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys

@@ -88,7 +88,7 @@ def test_training_tiles_of_every_kind_carry_digit_centres(digits):
         centres: list = []
         image, labels = synth_tile(0, index, digits, 128, 0.3, 0.4, centres)
         assert image.shape == labels.shape == (128, 128)
-        for y, x, height, digit in centres:
+        for *_, height, digit in centres:
             assert 0 <= digit <= 9 and height > 3
         inside = [c for c in centres if 0 <= c[0] < 127.5 and 0 <= c[1] < 127.5]
         heat, size = centre_targets(centres, labels.shape)
