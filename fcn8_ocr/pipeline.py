@@ -18,7 +18,14 @@ from .classes import INK_LEVEL
 from .contract import CENTRES, LABELS, SCORES, SIZES, ModelInfo
 from .normalise import Normalised, normalise, page_ink, to_grey
 from .read import Page
-from .regions import Region, digit_strings, extract_instances, extract_regions, find_centres
+from .regions import (
+    Centre,
+    Region,
+    digit_strings,
+    extract_instances,
+    extract_regions,
+    find_centres,
+)
 from .tile import cut, plan_tiles
 
 Predictor = Callable[..., dict[str, np.ndarray]]  # (batch, release_memory=False) -> outputs
@@ -94,11 +101,9 @@ def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo
     return maps, skipped
 
 
-def _measured_height(maps: dict[str, np.ndarray], info: ModelInfo, threshold: float
-                     ) -> float | None:
+def _measured_height(centres: list[Centre]) -> float | None:
     """The digit height the model sees on a page (model pixels; the heat-weighted median of
     its sizes at the digit centres), or None when it finds no digit."""
-    centres = find_centres(maps[CENTRES], maps[SIZES], info.digit_height, threshold)
     if not centres:
         return None
     sizes = np.array([c.size for c in centres])
@@ -106,6 +111,10 @@ def _measured_height(maps: dict[str, np.ndarray], info: ModelInfo, threshold: fl
     order = np.argsort(sizes)
     cumulative = np.cumsum(weights[order])
     return float(sizes[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def _centres(maps: dict[str, np.ndarray], info: ModelInfo, options: Options) -> list[Centre]:
+    return find_centres(maps[CENTRES], maps[SIZES], info.digit_height, options.centre_threshold)
 
 
 def _to_page(region: Region, grey: np.ndarray, norm: Normalised, options: Options
@@ -164,9 +173,10 @@ def _next_height(seen: float | None, norm: Normalised, first: Normalised, passes
 
 
 def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], maps: list[dict],
-                      predictor: Predictor, info: ModelInfo, options: Options) -> int:
-    """Scale pages again where the model's own sizes disagree with the first guess (in
-    place); returns the tiles skipped as blank."""
+                      centres: list[list[Centre]], predictor: Predictor, info: ModelInfo,
+                      options: Options) -> int:
+    """Scale pages again where the model's own sizes disagree with the first guess (norms,
+    maps and centres updated in place); returns the tiles skipped as blank."""
     first = list(norms)
     found = [False] * len(norms)
     skipped = 0
@@ -175,7 +185,7 @@ def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], maps: li
         for index, grey in enumerate(greys):
             if found[index] and passes > 1:
                 continue
-            seen = _measured_height(maps[index], info, options.centre_threshold)
+            seen = _measured_height(centres[index])
             found[index] = seen is not None
             height = _next_height(seen, norms[index], first[index], passes, info)
             if height is not None:
@@ -186,6 +196,7 @@ def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], maps: li
         skipped += more
         for (index, norm), new in zip(again, redone, strict=True):
             norms[index], maps[index] = norm, new
+            centres[index] = _centres(new, info, options)
     return skipped
 
 
@@ -201,14 +212,14 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     greys = [to_grey(p.image) for p in pages]
     norms = [normalise(g, info.digit_height, options.digit_height) for g in greys]
     maps, skipped = _infer_tiles([n.image for n in norms], predictor, info, options)
+    centres = [_centres(m, info, options) if info.instances else [] for m in maps]
     if info.instances and options.digit_height is None:
-        skipped += _rescale_by_model(greys, norms, maps, predictor, info, options)
+        skipped += _rescale_by_model(greys, norms, maps, centres, predictor, info, options)
     results = []
-    for page, grey, norm, out in zip(pages, greys, norms, maps, strict=True):
+    for page, grey, norm, out, seeds in zip(pages, greys, norms, maps, centres, strict=True):
         if info.instances:
-            found = extract_instances(out[LABELS], out[SCORES], out[CENTRES], out[SIZES],
-                                      info.digit_height, info.background_id, options.min_area,
-                                      options.centre_threshold)
+            found = extract_instances(out[LABELS], out[SCORES], seeds, info.background_id,
+                                      options.min_area)
         else:
             found = extract_regions(out[LABELS], out[SCORES], info.digit_height,
                                     info.background_id, options.min_area)

@@ -96,21 +96,23 @@ def find_centres(heat: np.ndarray, sizes: np.ndarray, digit_height: float,
     peaks = (heat >= threshold) & (heat >= cv2.dilate(heat, np.ones((k, k), np.uint8)))
     ys, xs = np.nonzero(peaks)
     order = np.argsort(-heat[ys, xs], kind="stable")
-    kept: list[Centre] = []
-    for y, x in zip(ys[order], xs[order], strict=True):
-        size = float(max(sizes[y, x], 1.0))
-        sx, sy = SAME_DIGIT[0] * size, SAME_DIGIT[1] * size
-        if all(((c.x - x) / sx) ** 2 + ((c.y - y) / sy) ** 2 >= 1 for c in kept):
-            kept.append(Centre(int(y), int(x), size, float(heat[y, x])))
-    return kept
+    ys, xs = ys[order], xs[order]
+    size = np.maximum(sizes[ys, xs], 1.0)
+    keep = np.zeros(len(ys), bool)
+    for i in range(len(ys)):  # strongest first; numpy over the peaks kept so far
+        kx, ky = xs[keep], ys[keep]
+        dx = (kx - xs[i]) / (SAME_DIGIT[0] * size[i])
+        dy = (ky - ys[i]) / (SAME_DIGIT[1] * size[i])
+        keep[i] = not np.any(dx * dx + dy * dy < 1)
+    return [Centre(int(y), int(x), float(sz), float(heat[y, x]))
+            for y, x, sz in zip(ys[keep], xs[keep], size[keep], strict=True)]
 
 
 REACH = (0.75, 0.9)  # a digit pixel lies within this many digit heights of its centre (x, y)
 
 
-def extract_instances(labels: np.ndarray, scores: np.ndarray, heat: np.ndarray,
-                      sizes: np.ndarray, digit_height: float, background: int,
-                      min_area_ratio: float = 0.04, threshold: float = 0.3) -> list[Region]:
+def extract_instances(labels: np.ndarray, scores: np.ndarray, centres: list[Centre],
+                      background: int, min_area_ratio: float = 0.04) -> list[Region]:
     """One region per digit centre found by the model (`find_centres`).
 
     Every digit pixel goes to the nearest centre within reach (distance measured in that
@@ -118,7 +120,6 @@ def extract_instances(labels: np.ndarray, scores: np.ndarray, heat: np.ndarray,
     join and touching digits split; strokes with no centre near them (ruling lines,
     borders) are dropped. A region's class is the vote of its pixels.
     """
-    centres = find_centres(heat, sizes, digit_height, threshold)
     digit = labels != background
     best = np.full(labels.shape, np.inf, np.float32)
     owner = np.full(labels.shape, -1, np.int32)

@@ -72,7 +72,7 @@ def test_nearest_centre_splits_pixels_and_votes_the_class():
     heat[22, 16] = heat[22, 31] = 0.9
     sizes = np.full(labels.shape, 24.0, np.float32)
     scores = np.ones(labels.shape, np.float32)
-    left, right = extract_instances(labels, scores, heat, sizes, 24.0, BG)
+    left, right = extract_instances(labels, scores, find_centres(heat, sizes, 24.0), BG)
     assert (left.digit, right.digit) == (4, 4)
     assert left.box == (10, 10, 14, 24) and right.box == (24, 10, 14, 24)
     assert right.confidence < left.confidence  # the vote share lowers it
