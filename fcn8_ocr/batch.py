@@ -8,6 +8,7 @@ pages already complete in results.jsonl.
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing as mp
 import sys
 import time
@@ -25,9 +26,10 @@ from .infer import default_threads, load_predictor
 from .metrics import confusion, scores
 from .pipeline import Options, segment_pages
 from .read import InputError, Page, Source, expand_inputs, find_labels, read_label_map, read_pages
-from .write import append_jsonl, read_jsonl, write_metrics, write_page
+from .write import TEMP_GLOB, append_jsonl, read_jsonl, write_metrics, write_page
 
 CHUNK_PIXELS = 4_000_000  # page pixels gathered before one inference pass
+LOCK_NAME = ".fcn8-ocr.lock"  # held (flock) by the run writing to an output folder
 
 
 @dataclass
@@ -124,13 +126,38 @@ def _process_source(source: Source, done: frozenset[str] = frozenset()) -> list[
     return out
 
 
+class OutputError(Exception):
+    """--out cannot be written: not a folder, read-only, full, or busy with another run."""
+
+
 def run_job(config: JobConfig) -> Summary:
-    """Run the whole batch; returns what happened (see `Summary`)."""
+    """Run the whole batch; returns what happened (see `Summary`).
+
+    Raises OutputError (with a one-line cause) when --out cannot be written or another
+    run holds it; what was written before stays complete, for `--resume`."""
+    try:
+        config.out.mkdir(parents=True, exist_ok=True)
+        lock = open(config.out / LOCK_NAME, "a")  # noqa: SIM115 (held for the whole run)
+    except OSError as exc:
+        raise OutputError(f"{config.out}: cannot write here ({exc.strerror or exc})") from exc
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise OutputError(f"{config.out}: another fcn8-ocr run is writing here; wait for "
+                              "it or choose another --out") from exc
+        try:
+            return _run_locked(config)
+        except OSError as exc:
+            raise OutputError(f"{config.out}: cannot write ({exc.strerror or exc}); what was "
+                              "written is complete, --resume goes on from it") from exc
+
+
+def _run_locked(config: JobConfig) -> Summary:
     start = time.perf_counter()
-    config.out.mkdir(parents=True, exist_ok=True)
     results_path, errors_path = config.out / "results.jsonl", config.out / "errors.jsonl"
     summary = Summary(confusion=np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64))
-    for stale in config.out.rglob(".*.tmp"):  # temporary files of a killed run
+    for stale in config.out.rglob(TEMP_GLOB):  # temporary files of a killed run
         stale.unlink(missing_ok=True)
     done: frozenset[str] = frozenset()
     if config.resume:
@@ -139,7 +166,8 @@ def run_job(config: JobConfig) -> Summary:
     else:
         results_path.unlink(missing_ok=True)
     errors_path.unlink(missing_ok=True)  # failed inputs are tried again, resume or not
-    sources, missing = expand_inputs(config.inputs, [config.labels] if config.labels else [])
+    # the labels and this run's own outputs are never pages
+    sources, missing = expand_inputs(config.inputs, [p for p in (config.labels, config.out) if p])
     for error in missing:
         _record_error(errors_path, {"source": error.path, "error": error.cause}, config, summary)
 

@@ -1,6 +1,7 @@
 """`fcn8-ocr` command line: one verb per job; options are parsed here, work is done elsewhere.
 
-Exit codes: 0 all fine, 1 some inputs failed, 2 usage error, 3 model error, 130 interrupted.
+Exit codes: 0 all fine, 1 some inputs failed, 2 usage error, 3 model error, 4 output
+folder unusable, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from . import __version__
 from .classes import INK_LEVEL
 
 EXIT_OK, EXIT_INPUTS_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
+EXIT_OUTPUT = 4  # --out cannot be written (read-only, full, not a folder, another run)
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 MIN_TILE = 96  # a tile keeps 32 px of context on each side and moves by at least 32
 TRAIN_HINT = "this command needs the training extra: pip install 'fcn8-ocr[train]'"
@@ -100,7 +102,7 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
 
         click.echo(f"error: {RAY_HINT}", err=True)
         sys.exit(EXIT_USAGE)
-    from .batch import JobConfig, run_job
+    from .batch import JobConfig, OutputError, run_job
     from .contract import ModelError
     from .infer import load_predictor
     from .pipeline import Options
@@ -121,6 +123,9 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
                        batch_size)
     try:
         summary = run_job(config)
+    except OutputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_OUTPUT)
     except KeyboardInterrupt:
         click.echo(f"\ninterrupted: what is in {out} is complete; run the same command with "
                    "--resume to go on", err=True)

@@ -4,6 +4,7 @@ PDF (optional pypdfium2), M2NIST `.npy`; and ground-truth label masks."""
 from __future__ import annotations
 
 import glob
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,11 +48,22 @@ class Page:
     labels: np.ndarray | None = None
 
 
+MAX_NAME = 120  # bytes: a page name plus crop suffix and temporary prefix stays under 255
+
+
 def safe_name(relative: str) -> str:
-    """A file-name stem from a relative path: separators become '__', no traversal."""
+    """A file-name stem from a relative path: separators become '__', no traversal; a name
+    longer than MAX_NAME keeps its start and ends in a stable hash of the whole."""
     parts = [p for p in Path(relative).with_suffix("").parts if p not in ("", ".", "..", "/")]
-    name = "__".join(re.sub(r"[^A-Za-z0-9._-]", "_", p) for p in parts).lstrip(".")
-    return name or "page"
+    name = "__".join(re.sub(r"[^A-Za-z0-9._-]", "_", p) for p in parts).lstrip(".") or "page"
+    if len(name) > MAX_NAME:
+        digest = hashlib.sha1(relative.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+        name = f"{name[: MAX_NAME - 13]}~{digest}"
+    return name
+
+
+MULTI_PAGE = {".tif", ".tiff", ".pdf", ".npy"}
+PAGE_NUMBERED = re.compile(r"(.+)_(p\d{3}|\d{5})")  # names read_pages gives pages of a file
 
 
 def expand_inputs(inputs: list[str], exclude: list[Path] | None = None
@@ -96,6 +108,17 @@ def expand_inputs(inputs: list[str], exclude: list[Path] | None = None
             name, n = f"{base}~{n}", n + 1
         used.add(name)
         sources.append(Source(path, name))
+    # a file named like a page of a multi-page file ("scan_p001.jpg" beside "scan.tif")
+    # takes another name, so no two pages share one
+    containers = {s.name for s in sources if s.path.suffix.lower() in MULTI_PAGE}
+    for i, source in enumerate(sources):
+        match = PAGE_NUMBERED.fullmatch(source.name)
+        if match and match[1] in containers:
+            n = 2
+            while f"{source.name}~{n}" in used:
+                n += 1
+            used.add(f"{source.name}~{n}")
+            sources[i] = Source(source.path, f"{source.name}~{n}")
     return sources, errors
 
 

@@ -24,10 +24,14 @@ PALETTE = np.array([[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40]
                     [188, 189, 34], [23, 190, 207]], np.uint8)[:, ::-1]  # BGR
 
 
+TEMP_PREFIX = ".fcn8-ocr~"  # temporary files this tool names; the only ones it ever deletes
+TEMP_GLOB = f"{TEMP_PREFIX}*.tmp"
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write `data` to `path` via a temporary file in the same folder and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

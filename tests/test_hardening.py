@@ -130,3 +130,85 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, rule_model):
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert "--resume" in stderr and "Aborted!" not in stderr
+
+
+def test_page_names_are_unique_across_the_batch(tmp_path, rule_model):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    page = np.full((200, 160), 235, np.uint8)
+    cv2.rectangle(page, (60, 50), (75, 150), 20, -1)
+    ok, tiff = cv2.imencodemulti(".tif", [page, page])
+    assert ok
+    (inputs / "scan.tif").write_bytes(tiff.tobytes())
+    cv2.imwrite(str(inputs / "scan_p001.jpg"), page)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["segment", str(inputs), "--out", str(out), "--model",
+                                       str(rule_model), "--digit-height", "100", "--quiet"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    names = [r["name"] for r in records]
+    assert len(names) == 3 and len(set(names)) == 3
+    crops = [c["crop"] for r in records for c in r["regions"]]
+    assert len(crops) == len(set(crops)) == 3 and all((out / c).is_file() for c in crops)
+
+
+def test_a_very_long_file_name_does_not_stop_the_batch(tmp_path, rule_model):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    page = np.full((200, 160), 235, np.uint8)
+    cv2.rectangle(page, (60, 50), (75, 150), 20, -1)
+    long_name = "x" * 240 + ".png"
+    cv2.imwrite(str(inputs / long_name), page)
+    cv2.imwrite(str(inputs / "z.png"), page)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["segment", str(inputs), "--out", str(out), "--model",
+                                       str(rule_model), "--digit-height", "100", "--quiet"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(records) == 2
+    assert all(len(Path(c["crop"]).name) < 200 for r in records for c in r["regions"])
+
+
+def test_out_inside_an_input_folder(tmp_path, rule_model):
+    """The run's own outputs are never pages, and a user's own .tmp files are kept."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    page = np.full((200, 160), 235, np.uint8)
+    cv2.rectangle(page, (60, 50), (75, 150), 20, -1)
+    cv2.imwrite(str(inputs / "a.png"), page)
+    out = inputs / "crops"
+    out.mkdir()
+    (out / ".notes.tmp").write_text("mine")
+    args = ["segment", str(inputs), "--out", str(out), "--model", str(rule_model),
+            "--digit-height", "100", "--quiet", "--save-overlay"]
+    for _ in range(2):
+        assert CliRunner().invoke(main, args).exit_code == 0
+    names = [json.loads(line)["name"] for line in (out / "results.jsonl").read_text().splitlines()]
+    assert names == ["a"]
+    assert (out / ".notes.tmp").read_text() == "mine"
+
+
+def test_a_second_run_into_the_same_out_stops_at_once(tmp_path, rule_model):
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((100, 100), 235, np.uint8))
+    with open(out / ".fcn8-ocr.lock", "a") as held:  # a run in progress holds this
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = subprocess.run([sys.executable, "-m", "fcn8_ocr", "segment",
+                                 str(tmp_path / "a.png"), "--out", str(out), "--model",
+                                 str(rule_model), "--quiet"], capture_output=True, text=True)
+    assert result.returncode == 4
+    assert "another fcn8-ocr run is writing here" in result.stderr
+    assert "Traceback" not in result.stderr and not (out / "results.jsonl").exists()
+
+
+def test_an_unwritable_out_is_one_line_and_exit_4(tmp_path, rule_model):
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((100, 100), 235, np.uint8))
+    (tmp_path / "file").write_text("x")
+    result = subprocess.run([sys.executable, "-m", "fcn8_ocr", "segment", str(tmp_path / "a.png"),
+                             "--out", str(tmp_path / "file" / "out"), "--model", str(rule_model),
+                             "--quiet"], capture_output=True, text=True)
+    assert result.returncode == 4
+    assert result.stderr.count("\n") == 1 and "cannot write here" in result.stderr
