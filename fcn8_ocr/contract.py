@@ -70,12 +70,31 @@ def model_info(meta: dict, outputs: list[str] | tuple[str, ...] = REQUIRED_OUTPU
     lacking = [name for name in REQUIRED_OUTPUTS if name not in outputs]
     if lacking:
         raise ModelError(f"{path}: outputs {list(outputs)} lack {', '.join(map(repr, lacking))}")
+    if sum(name in outputs for name in INSTANCE_OUTPUTS) == 1:
+        raise ModelError(f"{path}: outputs {list(outputs)} have one of "
+                         f"{' and '.join(INSTANCE_OUTPUTS)} without the other")
+    classes, background, stride, height = (meta["classes"], meta["background_id"],
+                                           meta["stride"], meta["digit_height"])
+    problems = []
+    if not isinstance(classes, list) or len(classes) < 2:
+        problems.append("classes must be a list of at least 2 names")
+    if not isinstance(background, int) or isinstance(background, bool) or not (
+            isinstance(classes, list) and 0 <= background < len(classes)):
+        problems.append(f"background_id must be an integer class id, not {background!r}")
+    if not isinstance(stride, int) or isinstance(stride, bool) or stride < 1:
+        problems.append(f"stride must be a positive integer, not {stride!r}")
+    if not isinstance(height, int | float) or isinstance(height, bool) or not 1 <= height <= 1000:
+        problems.append(f"digit_height must be a number of pixels (1-1000), not {height!r}")
+    if meta["input_polarity"] not in ("ink_bright", "ink_dark"):
+        problems.append(f"input_polarity must be ink_bright, not {meta['input_polarity']!r}")
+    if problems:
+        raise ModelError(f"{path}: metadata {problems[0]}")
     known = set(REQUIRED_META) | {"normalisation"}
     return ModelInfo(
-        classes=list(meta["classes"]), background_id=int(meta["background_id"]),
+        classes=list(classes), background_id=background,
         input_polarity=str(meta["input_polarity"]),
         normalisation=str(meta.get("normalisation", "background_removed")),
-        stride=int(meta["stride"]), digit_height=float(meta["digit_height"]),
+        stride=stride, digit_height=float(height),
         outputs=tuple(o for o in (*REQUIRED_OUTPUTS, *INSTANCE_OUTPUTS) if o in outputs),
         extra={k: v for k, v in meta.items() if k not in known})
 

@@ -55,7 +55,16 @@ class Segmenter:
         meta = self.session.get_modelmeta().custom_metadata_map
         outputs = [o.name for o in self.session.get_outputs()]
         self.info = model_info(read_metadata(meta), outputs, str(self.path))
-        self.input_name = self.session.get_inputs()[0].name
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1 or inputs[0].type != "tensor(uint8)" or len(inputs[0].shape) != 4:
+            found = [(i.name, i.type, i.shape) for i in inputs]
+            raise ModelError(f"{self.path}: input must be one uint8 [batch, height, width, 1] "
+                             f"tensor, not {found}")
+        for output in self.session.get_outputs():
+            if output.name in self.info.outputs and len(output.shape) != 3:
+                raise ModelError(f"{self.path}: output {output.name!r} must be [batch, height, "
+                                 f"width], not {output.shape}")
+        self.input_name = inputs[0].name
 
     @property
     def providers(self) -> list[str]:
@@ -81,7 +90,13 @@ def load_predictor(model: str | Path | None, provider: str = "auto", threads: in
     """A predictor with `info` for an .onnx model (default: bundled), or for a .keras
     checkpoint (Keras `predict` + numpy argmax; needs the `[train]` extra)."""
     if model is not None and str(model).endswith(".keras"):
+        if not Path(model).is_file():
+            raise ModelError(f"{model}: model file not found")
         from .train.keras_predictor import KerasPredictor
 
-        return KerasPredictor(model)
+        try:
+            return KerasPredictor(model)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{model}: cannot load Keras checkpoint "
+                             f"({str(exc).strip().splitlines()[0] if str(exc).strip() else exc})") from exc
     return Segmenter(model, provider, threads)

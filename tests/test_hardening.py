@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from fcn8_ocr.cli import main
@@ -212,3 +213,47 @@ def test_an_unwritable_out_is_one_line_and_exit_4(tmp_path, rule_model):
                              "--quiet"], capture_output=True, text=True)
     assert result.returncode == 4
     assert result.stderr.count("\n") == 1 and "cannot write here" in result.stderr
+
+
+def broken_model(tmp_path: Path, name: str, change) -> Path:
+    """The rule model of conftest with one part of its contract broken by `change`."""
+    import onnx
+    from conftest import threshold_model
+
+    path = threshold_model(tmp_path / f"{name}.onnx")
+    proto = onnx.load(path)
+    change(proto)
+    path.write_bytes(proto.SerializeToString())
+    return path
+
+
+def set_meta(key: str, value: str):
+    def change(proto):
+        for prop in proto.metadata_props:
+            if prop.key == f"fcn8_ocr.{key}":
+                prop.value = value
+    return change
+
+
+@pytest.mark.parametrize("name, change, cause", [
+    ("stride0", set_meta("stride", "0"), "stride must be a positive integer"),
+    ("height0", set_meta("digit_height", "0"), "digit_height must be a number of pixels"),
+    ("bgfloat", set_meta("background_id", "10.5"), "background_id must be an integer"),
+])
+def test_model_faults_exit_3_with_one_line(tmp_path, name, change, cause):
+    model = broken_model(tmp_path, name, change)
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((100, 100), 235, np.uint8))
+    result = subprocess.run([sys.executable, "-m", "fcn8_ocr", "segment", str(tmp_path / "a.png"),
+                             "--out", str(tmp_path / "out"), "--model", str(model), "--quiet"],
+                            capture_output=True, text=True)
+    assert result.returncode == 3, result.stderr
+    assert cause in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_missing_keras_checkpoint_is_a_model_error(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((100, 100), 235, np.uint8))
+    result = subprocess.run([sys.executable, "-m", "fcn8_ocr", "segment", str(tmp_path / "a.png"),
+                             "--out", str(tmp_path / "out"), "--model", str(tmp_path / "gone.keras"),
+                             "--quiet"], capture_output=True, text=True)
+    assert result.returncode == 3
+    assert "gone.keras: model file not found" in result.stderr and "Traceback" not in result.stderr
