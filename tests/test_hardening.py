@@ -257,3 +257,44 @@ def test_a_missing_keras_checkpoint_is_a_model_error(tmp_path):
                              "--quiet"], capture_output=True, text=True)
     assert result.returncode == 3
     assert "gone.keras: model file not found" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_fuzzed_images_are_all_accounted_for(tmp_path_factory, rule_model):
+    """Random images (sizes 1-400, 1-4 channels, 8/16 bit, random content) through the
+    CLI's file path: no crash, every input in results or errors, no partial file left.
+    A longer run: FCN8_FUZZ_EXAMPLES=1000 pytest tests/test_hardening.py -k fuzz"""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    examples = int(os.environ.get("FCN8_FUZZ_EXAMPLES", "12"))
+
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.integers(1, 400), st.integers(1, 400), st.sampled_from([1, 2, 3, 4]),
+           st.sampled_from([np.uint8, np.uint16]), st.sampled_from([".png", ".tif", ".jpg"]),
+           st.integers(0, 2**31 - 1))
+    def check(h, w, channels, dtype, suffix, seed):
+        if suffix == ".jpg":
+            dtype, channels = np.uint8, min(channels, 3)
+        folder = tmp_path_factory.mktemp("fuzz")
+        rng = np.random.default_rng(seed)
+        shape = (h, w) if channels == 1 else (h, w, channels)
+        image = rng.integers(0, np.iinfo(dtype).max, size=shape, endpoint=True).astype(dtype)
+        path = folder / f"page{suffix}"
+        try:
+            written = cv2.imwrite(str(path), image)
+        except cv2.error:
+            written = False
+        if not written:
+            path.write_bytes(rng.bytes(64))  # a layout OpenCV will not write: junk bytes
+        out = folder / "out"
+        result = CliRunner().invoke(main, ["segment", str(path), "--out", str(out), "--model",
+                                           str(rule_model), "--quiet"])
+        assert result.exit_code in (0, 1), result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        lines = [json.loads(x) for name in ("results.jsonl", "errors.jsonl")
+                 if (out / name).exists() for x in (out / name).read_text().splitlines()]
+        assert lines, "the input is in neither results.jsonl nor errors.jsonl"
+        assert not list(out.rglob("*.tmp"))
+
+    check()
