@@ -49,7 +49,7 @@ class Options:
     refine: bool = True                # cut region masks to the page's own ink
     ink_level: int = INK_LEVEL         # stroke pixels: this bright once paper is removed
     min_area: float = 0.04             # x digit_height**2
-    centre_threshold: float = 0.2      # centre-map peaks at least this high are digits
+    centre_threshold: float = 0.25     # centre-map peaks at least this high are digits
 
 
 @dataclass

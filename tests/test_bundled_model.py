@@ -23,12 +23,14 @@ def test_info_without_a_model_shows_the_bundled_contract():
     summary = json.loads(result.stdout)
     assert [i["name"] for i in summary["inputs"]] == ["image"]
     assert summary["inputs"][0]["type"] == "tensor(uint8)"
-    assert [o["name"] for o in summary["outputs"]][:2] == ["labels", "scores"]
+    assert sorted(o["name"] for o in summary["outputs"]) == ["centres", "labels", "scores", "sizes"]
     meta = summary["metadata"]
     assert meta["classes"][meta["background_id"]] == "background"
     assert meta["digit_height"] > 0 and meta["stride"] == 32
     for test_set in ("m2nist_test", "m2nist_overlap_test", "document_test"):
         assert 0.0 < meta["metrics"][test_set]["mean_digit_iou"] <= 1.0
+    assert 0.0 < meta["metrics"]["field_test"]["string_accuracy"] <= 1.0
+    assert meta["training"]["centres"] and "mnist-train" in meta["training"]["digit_source"]
     assert DEFAULT_MODEL.stat().st_size < 8_000_000
 
 
