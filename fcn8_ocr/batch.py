@@ -68,12 +68,18 @@ class Summary:
     metrics: dict | None = None
 
 
-def _pages_with_labels(source: Source, config: JobConfig) -> Iterator[Page]:
+def _pages_with_labels(source: Source, config: JobConfig, out: list[dict]) -> Iterator[Page]:
+    """Pages of `source` with their label maps; a bad label file is an error of its own
+    (appended to `out`, naming both files) and the page is segmented without labels."""
     for page in read_pages(source, config.dpi):
         if config.labels is not None and page.labels is None:
             path = find_labels(config.labels, page)
             if path is not None:
-                page.labels = read_label_map(path, page.image.shape[:2])
+                try:
+                    page.labels = read_label_map(path, page.image.shape[:2])
+                except InputError as exc:
+                    out.append({"_error": {"source": exc.path, "error": f"{exc.cause} (labels "
+                                           f"of {page.source}; the page is segmented unscored)"}})
         yield page
 
 
@@ -108,7 +114,7 @@ def _process_source(source: Source, done: frozenset[str] = frozenset()) -> list[
             chunk.clear()
 
         pixels = 0
-        for page in _pages_with_labels(source, config):
+        for page in _pages_with_labels(source, config, out):
             if page.name in done:
                 continue
             chunk.append(page)

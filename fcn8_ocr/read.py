@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import re
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,31 @@ def expand_inputs(inputs: list[str], exclude: list[Path] | None = None
     return sources, errors
 
 
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG or JPEG header, read before anything is decoded (a small
+    file can claim a huge image); None for other formats or an unreadable header."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        return struct.unpack(">II", data[16:24])
+    if data[:2] != b"\xff\xd8":
+        return None
+    at = 2
+    while at + 9 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker in _JPEG_SOF:
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return width, height
+        if marker == 0xD8 or 0xD0 <= marker <= 0xD7 or marker == 0x01:  # no length field
+            at += 2
+            continue
+        at += 2 + struct.unpack(">H", data[at + 2 : at + 4])[0]
+    return None
+
+
 def _decode(path: Path, data: bytes) -> list[np.ndarray]:
     buf = np.frombuffer(data, np.uint8)
     flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR  # EXIF orientation is applied
@@ -225,6 +251,9 @@ def read_pages(source: Source, dpi: float = 300.0) -> Iterator[Page]:
             yield Page(path, f"{source.name}_{n:05d}", n, image, labels)
         return
     data = path.read_bytes()
+    size_in_header = header_size(data)
+    if size_in_header and size_in_header[0] * size_in_header[1] > MAX_PIXELS:
+        raise InputError(path, "unusable dimensions {}x{} (from the file header)".format(*size_in_header))
     try:
         images = _decode(path, data)
     except cv2.error as exc:

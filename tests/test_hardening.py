@@ -298,3 +298,47 @@ def test_fuzzed_images_are_all_accounted_for(tmp_path_factory, rule_model):
         assert not list(out.rglob("*.tmp"))
 
     check()
+
+
+def test_a_bad_label_file_still_segments_its_page(tmp_path, rule_model):
+    pages, labels = tmp_path / "pages", tmp_path / "labels"
+    pages.mkdir()
+    labels.mkdir()
+    page = np.full((200, 160), 235, np.uint8)
+    cv2.rectangle(page, (60, 50), (75, 150), 20, -1)
+    cv2.imwrite(str(pages / "a.png"), page)
+    cv2.imwrite(str(labels / "a.png"), np.full((50, 50), 10, np.uint8))  # wrong size
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["segment", str(pages), "--out", str(out), "--labels",
+                                       str(labels), "--model", str(rule_model), "--digit-height",
+                                       "100", "--quiet"])
+    assert result.exit_code == 1
+    (error,) = [json.loads(x) for x in (out / "errors.jsonl").read_text().splitlines()]
+    assert error["source"].endswith("labels/a.png") and "pages/a.png" in error["error"]
+    (record,) = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert record["name"] == "a" and len(record["regions"]) == 1
+
+
+def test_a_huge_image_claimed_by_a_small_png_is_refused_from_its_header(tmp_path):
+    """The header is read before decoding: a few bytes claiming 30000x30000 px are refused
+    without allocating the image."""
+    import struct
+    import zlib
+
+    ok, png = cv2.imencode(".png", np.zeros((10, 10), np.uint8))
+    data = bytearray(png.tobytes())
+    data[16:24] = struct.pack(">II", 30000, 30000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))  # a valid IHDR CRC
+    (tmp_path / "huge.png").write_bytes(bytes(data))
+    script = f"""
+import resource
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_AS, (600 << 20, 600 << 20))
+from fcn8_ocr.read import InputError, Source, read_pages
+try:
+    list(read_pages(Source(Path({str(tmp_path / 'huge.png')!r}), "huge")))
+except InputError as exc:
+    print(exc)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert "unusable dimensions 30000x30000 (from the file header)" in result.stdout, result.stderr
