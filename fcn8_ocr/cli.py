@@ -33,6 +33,13 @@ ink_level_option = click.option(
          "M2NIST's own masks count them).")
 
 
+def _finite(param: click.Parameter, value: float) -> float:
+    """Refuse nan (a range check lets it through)."""
+    if value != value:
+        raise click.BadParameter("must be a number", param=param)
+    return value
+
+
 def _absent(module: str) -> bool:
     """True when `module` cannot be imported here (without importing it)."""
     import importlib.util
@@ -78,7 +85,9 @@ def main() -> None:
               help="Pixels added around each crop.")
 @click.option("--labels", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=None, help="Folder of ground-truth class-id PNGs matched by stem.")
-@click.option("--dpi", type=float, default=300.0, show_default=True, help="PDF render resolution.")
+@click.option("--dpi", type=click.FloatRange(min=10.0, max=2400.0), default=300.0,
+              show_default=True, callback=lambda ctx, param, value: _finite(param, value),
+              help="PDF render resolution (10-2400).")
 @click.option("--save-masks", is_flag=True, help="Write masks/<page>.png (class ids, page size).")
 @click.option("--save-overlay", is_flag=True, help="Write overlays/<page>.png for a person.")
 @click.option("--no-refine", is_flag=True, help="Keep the model's masks; do not cut them to the ink.")

@@ -190,7 +190,12 @@ def _read_pdf(path: Path, dpi: float) -> Iterator[np.ndarray]:
         raise InputError(path, f"cannot open PDF ({exc})") from exc
     try:
         for index in range(len(document)):
-            bitmap = document[index].render(scale=dpi / 72.0, grayscale=True)
+            page = document[index]
+            width, height = (round(v * dpi / 72.0) for v in page.get_size())
+            if width * height > MAX_PIXELS:
+                raise InputError(path, f"page {index + 1} would be {width}x{height} px at {dpi:g} "
+                                       "dpi, over the pixel limit: use a lower --dpi")
+            bitmap = page.render(scale=dpi / 72.0, grayscale=True)
             yield np.array(bitmap.to_numpy()[..., 0] if bitmap.to_numpy().ndim == 3
                            else bitmap.to_numpy())
     finally:

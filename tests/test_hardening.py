@@ -342,3 +342,26 @@ except InputError as exc:
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert "unusable dimensions 30000x30000 (from the file header)" in result.stdout, result.stderr
+
+
+def test_a_huge_pdf_page_is_refused_before_rendering(tmp_path, rule_model):
+    pytest.importorskip("pypdfium2")
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(200, 200))  # a 200-inch page: 60,000 px a side at 300 dpi
+    fig.text(0.5, 0.5, "1")
+    fig.savefig(tmp_path / "poster.pdf")
+    plt.close(fig)
+    result = CliRunner().invoke(main, ["segment", str(tmp_path / "poster.pdf"), "--out",
+                                       str(tmp_path / "out"), "--model", str(rule_model), "--quiet"])
+    assert result.exit_code == 1
+    assert "page 1 would be 60000x60000 px at 300 dpi" in result.output
+
+
+@pytest.mark.parametrize("dpi", ["inf", "nan", "0", "-5"])
+def test_bad_dpi_values_are_usage_errors(tmp_path, dpi):
+    result = CliRunner().invoke(main, ["segment", str(tmp_path), "--out", str(tmp_path / "o"),
+                                       "--dpi", dpi])
+    assert result.exit_code == 2 and "--dpi" in result.output
