@@ -234,5 +234,6 @@ class _ProcessWithDone:
 
 def _record_error(path: Path, error: dict, config: JobConfig, summary: Summary) -> None:
     summary.errors += 1
-    print(f"error: {error['source']}: {error['error']}", file=sys.stderr)
+    line = f"error: {error['source']}: {error['error']}"
+    print(line.replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)  # one line each
     append_jsonl(path, error)

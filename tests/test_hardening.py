@@ -365,3 +365,16 @@ def test_bad_dpi_values_are_usage_errors(tmp_path, dpi):
     result = CliRunner().invoke(main, ["segment", str(tmp_path), "--out", str(tmp_path / "o"),
                                        "--dpi", dpi])
     assert result.exit_code == 2 and "--dpi" in result.output
+
+
+def test_stderr_has_one_line_per_error_even_for_odd_names(tmp_path, rule_model):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "bad\nname.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)  # a broken PNG
+    cv2.imwrite(str(inputs / "good.png"), np.full((100, 100), 235, np.uint8))
+    result = subprocess.run([sys.executable, "-m", "fcn8_ocr", "segment", str(inputs), "--out",
+                             str(tmp_path / "out"), "--model", str(rule_model), "--quiet"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "bad\\nname.png" in lines[0]
