@@ -148,6 +148,26 @@ def header_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def tiff_pages(data: bytes) -> tuple[int, bool] | None:
+    """(pages listed, whether the list breaks off) from a classic TIFF's chain of image
+    directories; None for other files (and BigTIFF)."""
+    if data[:4] not in (b"II*\x00", b"MM\x00*") or len(data) < 8:
+        return None
+    order = "<" if data[:2] == b"II" else ">"
+    offset, pages, seen = struct.unpack(order + "I", data[4:8])[0], 0, set()
+    while offset:
+        if offset in seen or offset + 2 > len(data):
+            return pages, True
+        seen.add(offset)
+        entries = struct.unpack(order + "H", data[offset : offset + 2])[0]
+        link = offset + 2 + 12 * entries
+        if link + 4 > len(data):
+            return pages, True
+        pages += 1
+        offset = struct.unpack(order + "I", data[link : link + 4])[0]
+    return pages, False
+
+
 def _decode(path: Path, data: bytes) -> list[np.ndarray]:
     buf = np.frombuffer(data, np.uint8)
     flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR  # EXIF orientation is applied
@@ -265,6 +285,11 @@ def read_pages(source: Source, dpi: float = 300.0) -> Iterator[Page]:
         raise InputError(path, f"cannot decode image ({str(exc).strip().splitlines()[-1]})") from exc
     if not images:
         raise InputError(path, "not a readable image (corrupt, truncated or unsupported format)")
+    chain = tiff_pages(data)
+    if chain and chain[1]:
+        raise InputError(path, f"damaged TIFF: its list of pages breaks off after page {chain[0]}")
+    if chain and len(images) < chain[0]:
+        raise InputError(path, f"damaged TIFF: {len(images)} of its {chain[0]} pages decode")
     many = len(images) > 1
     for n, image in enumerate(images, 1):
         h, w = image.shape[:2]

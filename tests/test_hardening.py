@@ -378,3 +378,18 @@ def test_stderr_has_one_line_per_error_even_for_odd_names(tmp_path, rule_model):
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "bad\\nname.png" in lines[0]
+
+
+def test_a_truncated_multi_page_tiff_is_reported(tmp_path, rule_model):
+    pages = [np.full((60, 50), v, np.uint8) for v in (50, 120, 200)]
+    ok, tiff = cv2.imencodemulti(".tif", pages)
+    data = tiff.tobytes()
+    (tmp_path / "whole.tif").write_bytes(data)
+    (tmp_path / "cut.tif").write_bytes(data[:-10])  # OpenCV alone decodes 2 pages, silently
+    assert len(list(read_pages(Source(tmp_path / "whole.tif", "whole")))) == 3
+    result = subprocess.run([sys.executable, "-m", "fcn8_ocr", "segment", str(tmp_path / "cut.tif"),
+                             "--out", str(tmp_path / "out"), "--model", str(rule_model), "--quiet"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "cut.tif: damaged TIFF: its list of pages breaks off after page 2" in result.stderr
+    assert result.stderr.count("\n") == 1
