@@ -15,7 +15,7 @@ from .metrics import confusion, scores
 from .pipeline import Options, segment_pages
 from .read import InputError, Page, Source, read_label_map, read_pages
 from .regions import Region, order_regions
-from .scoring import BoxScore, StringScore
+from .scoring import BoxScore, StringScore, is_digit_string
 from .truth import data_kind, read_coco, read_string_labels
 from .write import atomic_write, write_metrics
 
@@ -103,7 +103,7 @@ def _score_reading(predictor, data, kind: str, options: Options, limit: int | No
     for start in range(0, len(items), chunk):
         pages, truths = [], []
         for path, truth in items[start : start + chunk]:
-            if kind == "strings" and not (truth.isdigit() and truth.isascii()):
+            if kind == "strings" and not is_digit_string(truth):
                 score.add(str(path), truth, "")  # counted apart, not scored
                 continue
             try:

@@ -20,6 +20,11 @@ Box = tuple[float, float, float, float]  # x, y, w, h
 WORST_KEPT = 50
 
 
+def is_digit_string(label: str) -> bool:
+    """True for a label the tool can read: the ASCII digits 0-9 only."""
+    return label.isascii() and label.isdigit()
+
+
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance (insertions, deletions, substitutions) between two strings."""
     previous = list(range(len(b) + 1))
@@ -50,7 +55,7 @@ class StringScore:
 
     def add(self, image: str, expected: str, got: str) -> None:
         """Score one image whose label is `expected` and whose digits read `got`."""
-        if not expected.isdigit() or not expected.isascii():
+        if not is_digit_string(expected):
             self.non_digit += 1
             return
         distance = edit_distance(expected, got)

@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 
 from .read import InputError
+from .scoring import Box
 
 LABELS_CSV = "labels.csv"
-Box = tuple[float, float, float, float]
 
 
 def data_kind(data: str | Path) -> str:
