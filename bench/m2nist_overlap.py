@@ -17,9 +17,10 @@ import cv2
 import numpy as np
 
 from fcn8_ocr.classes import BACKGROUND, NUM_CLASSES
-from fcn8_ocr.infer import Segmenter
+from fcn8_ocr.config import Options
+from fcn8_ocr.infer import OnnxModel
 from fcn8_ocr.metrics import confusion, scores
-from fcn8_ocr.pipeline import Options, segment_pages
+from fcn8_ocr.pipeline import segment_pages
 from fcn8_ocr.read import Source, read_pages
 
 
@@ -42,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     pages = list(itertools.islice(read_pages(Source(args.data / "combined.npy", "m2nist")), args.count))
     masks = np.load(args.data / "segmented.npy", mmap_mode="r")
-    segmenter = Segmenter(args.model, "cpu")
+    segmenter = OnnxModel(args.model, "cpu")
     results = segment_pages(pages, segmenter, segmenter.info, Options(), want_mask=True)
     groups = {touch: np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64) for touch in (False, True)}
     counts = {False: 0, True: 0}

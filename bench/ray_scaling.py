@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from fcn8_ocr.batch import JobConfig, run_job
+from fcn8_ocr.batch import run_job
+from fcn8_ocr.config import JobConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,13 +37,14 @@ def main() -> None:
         tmp = Path(tmp_name)
         pages = write_synthetic("document", args.pages, tmp / "pages", seed=3, size=(2480, 3508),
                                 digit_height=(50.0, 110.0)) / "images"
-        rows["local, 1 process"] = timed(JobConfig([str(pages)], tmp / "local", quiet=True))
-        rows["local, 2 workers"] = timed(JobConfig([str(pages)], tmp / "local2", workers=2, quiet=True))
+        rows["local, 1 process"] = timed(JobConfig(inputs=[str(pages)], out=tmp / "local", quiet=True))
+        rows["local, 2 workers"] = timed(JobConfig(inputs=[str(pages)], out=tmp / "local2", workers=2,
+                                                         quiet=True))
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         try:
             for actors in (1, 2):
                 rows[f"ray, {actors} actor(s)"] = timed(JobConfig(
-                    [str(pages)], tmp / f"ray{actors}", quiet=True, engine="ray",
+                    inputs=[str(pages)], out=tmp / f"ray{actors}", quiet=True, engine="ray",
                     num_actors=actors, ray_batch_size=1))
         finally:
             ray.shutdown()

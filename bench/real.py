@@ -31,10 +31,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from fcn8_ocr.config import Options  # noqa: E402
 from fcn8_ocr.evaluate import evaluate  # noqa: E402
 from fcn8_ocr.infer import load_predictor  # noqa: E402
 from fcn8_ocr.models import DEFAULT_MODEL  # noqa: E402
-from fcn8_ocr.pipeline import Options, segment_pages  # noqa: E402
+from fcn8_ocr.pipeline import segment_pages  # noqa: E402
 from fcn8_ocr.read import Source, read_pages  # noqa: E402
 from fcn8_ocr.write import overlay  # noqa: E402
 

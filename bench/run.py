@@ -29,12 +29,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from flops import conv_flops, cpu_peak_gflops  # noqa: E402
 
-from fcn8_ocr.batch import JobConfig, _init_worker, _process_source, run_job  # noqa: E402
+from fcn8_ocr.batch import run_job  # noqa: E402
 from fcn8_ocr.classes import BACKGROUND  # noqa: E402
+from fcn8_ocr.config import JobConfig  # noqa: E402
 from fcn8_ocr.infer import default_threads  # noqa: E402
 from fcn8_ocr.models import ALTERNATE_NAMES, DEFAULT_MODEL  # noqa: E402
-from fcn8_ocr.pipeline import Options  # noqa: E402
 from fcn8_ocr.read import Source  # noqa: E402
+from fcn8_ocr.worker import Worker  # noqa: E402
 
 
 def make_pages(folder: Path, count: int, size: tuple[int, int], heights: tuple[float, float]) -> Path:
@@ -49,16 +50,17 @@ def page_latencies(model: str, pages: Path, out: Path, threads: int) -> tuple[li
     """Seconds per page, end to end (decode, preprocess, infer, regions, crops written):
     each page the first time (what a user sees: a new page size can mean a new input
     shape, which Keras traces anew) and again right after (shape already seen)."""
-    config = JobConfig([str(pages)], out, model, "cpu", threads, 1, Options(), pad=4, quiet=True)
+    config = JobConfig(inputs=[str(pages)], out=out, model=model, provider="cpu", threads=threads,
+                       pad=4, quiet=True)
     out.mkdir(parents=True, exist_ok=True)
-    _init_worker(config, threads)
+    worker = Worker(config, threads)
     files = sorted((pages / "images").iterdir())
-    _process_source(Source(files[0], "warmup"))
+    worker.process(Source(files[0], "warmup"))
     first, again = [], []
     for path in files:
         for times in (first, again):
             start = time.perf_counter()
-            _process_source(Source(path, path.stem))
+            worker.process(Source(path, path.stem))
             times.append(time.perf_counter() - start)
     return first, again
 
@@ -66,10 +68,10 @@ def page_latencies(model: str, pages: Path, out: Path, threads: int) -> tuple[li
 def throughput(model: str, inputs: list[str], out: Path, threads: int, workers: int = 1,
                labels: Path | None = None) -> dict:
     """Pages/s of a whole `segment` job, and its metrics when labels are given."""
-    config = JobConfig(inputs, out, model, "cpu", threads, workers, Options(), labels=labels,
-                       quiet=True)
-    run_job(JobConfig(inputs, out.with_name(out.name + "-warm"), model, "cpu", threads, 1,
-                      Options(), quiet=True)) if workers == 1 else None
+    config = JobConfig(inputs=inputs, out=out, model=model, provider="cpu", threads=threads,
+                       workers=workers, labels=labels, quiet=True)
+    run_job(JobConfig(inputs=inputs, out=out.with_name(out.name + "-warm"), model=model,
+                      provider="cpu", threads=threads, quiet=True)) if workers == 1 else None
     summary = run_job(config)
     result = {"pages": summary.pages, "seconds": round(summary.seconds, 3),
               "pages_per_s": round(summary.pages / summary.seconds, 3)}
@@ -150,7 +152,7 @@ def memory_child(page: str, model: str) -> None:
     """Run in a fresh process: segment one page, print seconds and peak RSS."""
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        run_job(JobConfig([page], Path(tmp), model, "cpu", 0, 1, Options(), quiet=True))
+        run_job(JobConfig(inputs=[page], out=Path(tmp), model=model, provider="cpu", quiet=True))
     # VmHWM is this process image's own peak (ru_maxrss would carry the parent's over exec)
     status = Path("/proc/self/status").read_text()
     hwm_kb = int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1])

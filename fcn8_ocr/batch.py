@@ -17,43 +17,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from .classes import CLASS_NAMES, NUM_CLASSES
-from .infer import default_threads, load_predictor
-from .metrics import confusion, scores
-from .pipeline import Options, segment_pages
-from .read import InputError, Page, Source, expand_inputs, find_labels, read_label_map, read_pages
-from .write import TEMP_GLOB, append_jsonl, read_jsonl, write_metrics, write_page
+from .config import JobConfig
+from .infer import default_threads
+from .metrics import scores
+from .read import expand_inputs
+from .report import write_metrics
+from .worker import Outcome, ProcessWorker, Worker
+from .write import TEMP_GLOB, append_jsonl, read_jsonl
 
-CHUNK_PIXELS = 4_000_000  # page pixels gathered before one inference pass
 LOCK_NAME = ".fcn8-ocr.lock"  # held (flock) by the run writing to an output folder
-
-
-@dataclass
-class JobConfig:
-    """Everything `fcn8-ocr segment` was asked to do."""
-
-    inputs: list[str]
-    out: Path
-    model: str | None = None
-    provider: str = "auto"
-    threads: int = 0
-    workers: int = 1
-    options: Options = field(default_factory=Options)
-    labels: Path | None = None
-    pad: int = 4
-    dpi: float = 300.0
-    save_masks: bool = False
-    save_overlay: bool = False
-    resume: bool = False
-    quiet: bool = False
-    engine: str = "local"
-    address: str | None = None  # Ray head address (engine "ray"); None starts a local Ray
-    num_actors: int = 1
-    ray_batch_size: int = 4
 
 
 @dataclass
@@ -66,70 +42,6 @@ class Summary:
     confusion: np.ndarray | None = None
     per_page: list[dict] = field(default_factory=list)
     metrics: dict | None = None
-
-
-def _pages_with_labels(source: Source, config: JobConfig, out: list[dict]) -> Iterator[Page]:
-    """Pages of `source` with their label maps; a bad label file is an error of its own
-    (appended to `out`, naming both files) and the page is segmented without labels."""
-    for page in read_pages(source, config.dpi):
-        if config.labels is not None and page.labels is None:
-            path = find_labels(config.labels, page)
-            if path is not None:
-                try:
-                    page.labels = read_label_map(path, page.image.shape[:2])
-                except InputError as exc:
-                    out.append({"_error": {"source": exc.path, "error": f"{exc.cause} (labels "
-                                           f"of {page.source}; the page is segmented unscored)"}})
-        yield page
-
-
-_worker: dict = {}
-
-
-def _init_worker(config: JobConfig, threads: int) -> None:
-    _worker["config"] = config
-    _worker["predictor"] = load_predictor(config.model, config.provider, threads)
-
-
-def _process_source(source: Source, done: frozenset[str] = frozenset()) -> list[dict]:
-    """Read, segment and write every page of one source; returns records and errors."""
-    config: JobConfig = _worker["config"]
-    predictor = _worker["predictor"]
-    want_mask = config.save_masks or config.labels is not None
-    out: list[dict] = []
-    try:
-        chunk: list[Page] = []
-
-        def flush() -> None:
-            results = segment_pages(chunk, predictor, predictor.info, config.options,
-                                    want_mask=want_mask or any(p.labels is not None for p in chunk))
-            for result in results:
-                record = write_page(config.out, result, config.pad, config.save_masks,
-                                    config.save_overlay)
-                if result.page.labels is not None:
-                    matrix = confusion(result.page.labels, result.mask)
-                    record["metrics"] = {k: v for k, v in scores(matrix).items() if k != "classes"}
-                    record["_confusion"] = matrix.tolist()
-                out.append(record)
-            chunk.clear()
-
-        pixels = 0
-        for page in _pages_with_labels(source, config, out):
-            if page.name in done:
-                continue
-            chunk.append(page)
-            pixels += page.image.shape[0] * page.image.shape[1]
-            if pixels >= CHUNK_PIXELS or len(chunk) >= 64:
-                flush()
-                pixels = 0
-        if chunk:
-            flush()
-    except InputError as exc:
-        out.append({"_error": {"source": exc.path, "error": exc.cause}})
-    except (cv2.error, ValueError, MemoryError) as exc:  # an input the pipeline cannot handle
-        cause = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        out.append({"_error": {"source": str(source.path), "error": f"cannot process ({cause})"}})
-    return out
 
 
 class OutputError(Exception):
@@ -182,26 +94,24 @@ def _run_locked(config: JobConfig) -> Summary:
     bar = tqdm(total=len(sources), unit="file", disable=config.quiet, file=sys.stderr,
                dynamic_ncols=True)
     pool = None
+    outcomes: Iterator[Outcome]
     if config.engine == "ray":
-        from .engine_ray import ray_outputs
+        from .engine_ray import ray_outcomes
 
-        outputs = ray_outputs(config, sources, done, threads, config.address, config.num_actors,
-                              config.ray_batch_size)
+        outcomes = ray_outcomes(config, sources, done, threads)
     elif config.workers > 1:
-        pool = mp.get_context("spawn").Pool(config.workers, _init_worker, (config, threads))
-        outputs = pool.imap(_ProcessWithDone(done), sources)
+        pool = mp.get_context("spawn").Pool(config.workers, ProcessWorker.start, (config, threads))
+        outcomes = pool.imap(ProcessWorker(done), sources)
     else:
-        _init_worker(config, threads)
-        outputs = (_process_source(s, done) for s in sources)
+        worker = Worker(config, threads)
+        outcomes = (worker.process(s, done) for s in sources)
     try:
-        for records in outputs:
-            for record in records:
-                if "_error" in record:
-                    _record_error(errors_path, record["_error"], config, summary)
-                    continue
-                matrix = record.pop("_confusion", None)
+        for outcome in outcomes:
+            for error in outcome.errors:
+                _record_error(errors_path, error, config, summary)
+            for record, matrix in zip(outcome.records, outcome.confusions, strict=True):
                 if matrix is not None:
-                    summary.confusion += np.asarray(matrix, np.int64)
+                    summary.confusion += matrix
                     summary.per_page.append({"name": record["name"], **record["metrics"]})
                 append_jsonl(results_path, record)
                 summary.pages += 1
@@ -220,16 +130,6 @@ def _run_locked(config: JobConfig) -> Summary:
         write_metrics(config.out, summary.confusion, summary.metrics, summary.per_page,
                       list(CLASS_NAMES))
     return summary
-
-
-class _ProcessWithDone:
-    """Picklable callable for pool.imap carrying the resume set."""
-
-    def __init__(self, done: frozenset[str]) -> None:
-        self.done = done
-
-    def __call__(self, source: Source) -> list[dict]:
-        return _process_source(source, self.done)
 
 
 def _record_error(path: Path, error: dict, config: JobConfig, summary: Summary) -> None:

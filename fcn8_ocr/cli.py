@@ -13,7 +13,10 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .classes import INK_LEVEL
+from .config import JOB_DEFAULTS as JOB
+from .config import OPTIONS
+from .config import SYNTH_DEFAULTS as SYNTH
+from .config import TRAIN_DEFAULTS as TRAIN
 
 EXIT_OK, EXIT_INPUTS_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
 EXIT_OUTPUT = 4  # --out cannot be written (read-only, full, not a folder, another run)
@@ -27,7 +30,7 @@ centre_threshold_option = click.option(
          "(default: the runner's, see docs/onnx.md).")
 
 ink_level_option = click.option(
-    "--ink-level", type=click.IntRange(1, 255), default=INK_LEVEL, show_default=True,
+    "--ink-level", type=click.IntRange(1, 255), default=OPTIONS.ink_level, show_default=True,
     help="Stroke pixels: at least this bright once the paper is removed and ink stretched to "
          "about 230; 115 = at least half covered by a stroke, 1 = every trace of ink (as "
          "M2NIST's own masks count them).")
@@ -70,22 +73,23 @@ def main() -> None:
               help="Output folder (crops/, results.jsonl, errors.jsonl, ...).")
 @click.option("--model", type=click.Path(dir_okay=False), default=None,
               help="ONNX model (default: the bundled model); a .keras checkpoint also works.")
-@click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+@click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default=JOB.provider,
               show_default=True, help="onnxruntime execution provider; cuda never falls back.")
-@click.option("--threads", type=int, default=0, help="Threads per worker (0: cores / workers).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--threads", type=int, default=JOB.threads, help="Threads per worker (0: cores / workers).")
+@click.option("--workers", type=click.IntRange(min=1), default=JOB.workers, show_default=True,
               help="Worker processes, each with its own session.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+@click.option("--batch-size", type=click.IntRange(min=1), default=OPTIONS.batch_size,
+              show_default=True,
               help="Most tiles per inference call (calls also stay near 1.2 Mpx).")
-@click.option("--tile", type=click.IntRange(min=MIN_TILE), default=768, show_default=True,
+@click.option("--tile", type=click.IntRange(min=MIN_TILE), default=OPTIONS.tile, show_default=True,
               help="Tile side in model pixels for large pages.")
 @click.option("--digit-height", type=click.FloatRange(min=4), default=None,
               help="Digit height in page pixels (default: estimated per page).")
-@click.option("--pad", type=click.IntRange(min=0), default=4, show_default=True,
+@click.option("--pad", type=click.IntRange(min=0), default=JOB.pad, show_default=True,
               help="Pixels added around each crop.")
 @click.option("--labels", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=None, help="Folder of ground-truth class-id PNGs matched by stem.")
-@click.option("--dpi", type=click.FloatRange(min=10.0, max=2400.0), default=300.0,
+@click.option("--dpi", type=click.FloatRange(min=10.0, max=2400.0), default=JOB.dpi,
               show_default=True, callback=lambda ctx, param, value: _finite(param, value),
               help="PDF render resolution (10-2400).")
 @click.option("--save-masks", is_flag=True, help="Write masks/<page>.png (class ids, page size).")
@@ -94,27 +98,30 @@ def main() -> None:
 @ink_level_option
 @centre_threshold_option
 @click.option("--resume", is_flag=True, help="Skip pages already complete in results.jsonl.")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+@click.option("--engine", type=click.Choice(["local", "ray"]), default=JOB.engine, show_default=True,
               help="local processes, or a Ray cluster (the [ray] extra).")
 @click.option("--address", default=None, help="Ray head (ray://host:port or auto); default: local Ray.")
-@click.option("--num-actors", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--num-actors", type=click.IntRange(min=1), default=JOB.num_actors, show_default=True,
               help="Ray actors, each with one onnxruntime session.")
+@click.option("--ray-batch-size", type=click.IntRange(min=1), default=JOB.ray_batch_size,
+              show_default=True, help="Files per Ray batch (--engine ray).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str, threads: int,
             workers: int, batch_size: int, tile: int, digit_height: float | None, pad: int,
             labels: Path | None, dpi: float, save_masks: bool, save_overlay: bool,
             no_refine: bool, ink_level: int, centre_threshold: float | None, resume: bool,
-            engine: str, address: str | None, num_actors: int, quiet: bool) -> None:
+            engine: str, address: str | None, num_actors: int, ray_batch_size: int,
+            quiet: bool) -> None:
     """Segment INPUTS (files, folders, globs) and write digit crops under --out."""
     if engine == "ray" and _absent("ray"):
         from .engine_ray import RAY_HINT
 
         click.echo(f"error: {RAY_HINT}", err=True)
         sys.exit(EXIT_USAGE)
-    from .batch import JobConfig, OutputError, run_job
+    from .batch import OutputError, run_job
+    from .config import JobConfig, Options
     from .contract import ModelError
     from .infer import load_predictor
-    from .pipeline import Options
     from .report import print_summary
 
     if model is not None and model.endswith(".keras"):
@@ -127,9 +134,11 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
     options = Options(digit_height=digit_height, tile=tile, batch_size=batch_size,
                       refine=not no_refine, ink_level=ink_level,
                       **({"centre_threshold": centre_threshold} if centre_threshold else {}))
-    config = JobConfig(list(inputs), out, model, provider, threads, workers, options, labels, pad,
-                       dpi, save_masks, save_overlay, resume, quiet, engine, address, num_actors,
-                       batch_size)
+    config = JobConfig(inputs=list(inputs), out=out, model=model, provider=provider,
+                       threads=threads, workers=workers, options=options, labels=labels, pad=pad,
+                       dpi=dpi, save_masks=save_masks, save_overlay=save_overlay, resume=resume,
+                       quiet=quiet, engine=engine, address=address, num_actors=num_actors,
+                       ray_batch_size=ray_batch_size)
     try:
         summary = run_job(config)
     except OutputError as exc:
@@ -173,16 +182,18 @@ def info(model: str | None, as_json: bool) -> None:
                    "crops (thin pen, margins, borders, rulings), also labelled in labels.csv.")
 @click.option("--count", type=click.IntRange(min=1), required=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--split", type=click.Choice(["train", "val", "test", "all"]), default="test",
+@click.option("--seed", type=int, default=SYNTH.seed, show_default=True)
+@click.option("--split", type=click.Choice(["train", "val", "test", "all"]), default=SYNTH.split,
               show_default=True, help="Which digits (disjoint by source image) to draw from.")
 @click.option("--mnist", type=click.Path(exists=True), default=None,
               help="MNIST files (mnist.npz or IDX) instead of the bundled 5,000 digits.")
-@click.option("--size", type=(int, int), default=(1240, 1754), show_default=True,
+@click.option("--size", type=(int, int), default=SYNTH.size, show_default=True,
               help="Document page (or field crop) width and height in pixels.")
-@click.option("--digit-height", type=(float, float), default=(15.0, 120.0), show_default=True,
+@click.option("--digit-height", type=(float, float), default=SYNTH.digit_height,
+              show_default=True,
               help="Range of handwritten digit heights on document pages.")
-@click.option("--mask-level", type=click.IntRange(1, 255), default=128, show_default=True,
+@click.option("--mask-level", type=click.IntRange(1, 255), default=SYNTH.mask_level,
+              show_default=True,
               help="M2NIST kinds: a digit pixel has at least this intensity (1: every non-zero "
                    "pixel, as M2NIST's own masks).")
 def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | None,
@@ -196,29 +207,33 @@ def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | 
 
 
 @main.command()
-@click.option("--out", type=click.Path(file_okay=False), default="runs/default", show_default=True)
-@click.option("--width", type=float, default=0.5, show_default=True,
+@click.option("--out", type=click.Path(file_okay=False), default=TRAIN.out, show_default=True)
+@click.option("--width", type=float, default=TRAIN.width, show_default=True,
               help="Filter multiplier (1.0 = the course lab's FCN-8).")
 @click.option("--batch-norm", is_flag=True, help="Batch normalisation after each convolution.")
-@click.option("--epochs", type=int, default=50, show_default=True)
-@click.option("--steps", "steps_per_epoch", type=int, default=200, show_default=True)
-@click.option("--batch-size", type=int, default=16, show_default=True)
-@click.option("--tile", type=int, default=128, show_default=True)
-@click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--val-tiles", type=int, default=256, show_default=True)
-@click.option("--m2nist-fraction", type=click.FloatRange(0.0, 1.0), default=0.3, show_default=True,
+@click.option("--epochs", type=int, default=TRAIN.epochs, show_default=True)
+@click.option("--steps", "steps_per_epoch", type=int, default=TRAIN.steps_per_epoch, show_default=True)
+@click.option("--batch-size", type=int, default=TRAIN.batch_size, show_default=True)
+@click.option("--tile", type=int, default=TRAIN.tile, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=TRAIN.learning_rate, show_default=True)
+@click.option("--seed", type=int, default=TRAIN.seed, show_default=True)
+@click.option("--val-tiles", type=int, default=TRAIN.val_tiles, show_default=True)
+@click.option("--m2nist-fraction", type=click.FloatRange(0.0, 1.0), default=TRAIN.m2nist_fraction,
+              show_default=True,
               help="Share of training tiles that are M2NIST-style compositions.")
-@click.option("--field-fraction", type=click.FloatRange(0.0, 1.0), default=0.45, show_default=True,
+@click.option("--field-fraction", type=click.FloatRange(0.0, 1.0), default=TRAIN.field_fraction,
+              show_default=True,
               help="Share of training tiles that are register-like field crops (thin pen, "
                    "margins, borders, rulings, punctuation); the rest are page tiles.")
-@click.option("--centres/--no-centres", default=True, show_default=True,
+@click.option("--centres/--no-centres", default=TRAIN.centres, show_default=True,
               help="Train the digit-centre and digit-size heads (one region per digit).")
 @click.option("--init-from", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Start from the weights of an exported fcn8-ocr ONNX model (e.g. the bundled one).")
-@click.option("--contested-weight", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="Start from the weights of an exported fcn8-ocr ONNX model (e.g. the bundled one) "
+                   "or of a Keras checkpoint (.keras).")
+@click.option("--contested-weight", type=click.FloatRange(min=0.0), default=TRAIN.contested_weight,
+              show_default=True,
               help="Extra cross-entropy weight of digit pixels next to another digit.")
-@click.option("--patience", type=int, default=8, show_default=True)
+@click.option("--patience", type=int, default=TRAIN.patience, show_default=True)
 @click.option("--mnist", type=click.Path(exists=True), default=None,
               help="MNIST files instead of the bundled 5,000 digits.")
 @click.option("--m2nist", type=click.Path(exists=True, file_okay=False), default=None,
@@ -226,13 +241,13 @@ def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | 
 @click.option("--folder", "folders", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Folder of images/ + labels/ to mix in (repeatable).")
 @click.option("--strategy", type=click.Choice(["default", "mirrored", "multi-worker"]),
-              default="default", show_default=True, help="tf.distribute strategy.")
+              default=TRAIN.strategy, show_default=True, help="tf.distribute strategy.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch.")
 @click.option("--quiet", "-q", is_flag=True, help="One line per epoch instead of a progress bar.")
 def train(resume: bool, quiet: bool, **kwargs: object) -> None:
     """Train an FCN-8 on synthetic document pages and M2NIST-style images."""
     _require_train_extra()
-    from .train.fit import TrainConfig
+    from .config import TrainConfig
     from .train.fit import train as run_training
 
     kwargs["folders"] = list(kwargs["folders"])  # type: ignore[arg-type]
@@ -262,10 +277,10 @@ def evaluate(model: str, data: str, out: Path | None, digit_height: float | None
     (labels.csv), recall/precision/class and string accuracy (COCO digit boxes)."""
     if model.endswith(".keras"):
         _require_train_extra()
+    from .config import Options
     from .contract import ModelError
     from .evaluate import evaluate as run_evaluation
     from .metrics import format_table
-    from .pipeline import Options
     from .read import InputError
     from .scoring import format_strings
 
@@ -320,21 +335,11 @@ def export(weights: str, out: Path, opset: int, probabilities: bool, metrics_pat
     click.echo(f"wrote {fp32} (parity with Keras: max |dp| {report['max_abs_diff']:.1e}, "
                f"same class {report['same_class']:.4%})")
     if int8 or fp16:
-        from .export.variants import compare, to_fp16
+        from .export.variants import write_variant
 
-        if int8:
-            from .export.quantize import quantize_int8
-
-            quantize_int8(fp32, out, calibration)
-            providers = ["CPUExecutionProvider"]
+        check = write_variant(fp32, out, "int8" if int8 else "fp16", calibration)
+        if check is None:
+            click.echo(f"wrote {out} (fp16, not validated: no CUDA provider here)")
         else:
-            import onnxruntime as ort
-
-            to_fp16(fp32, out)
-            providers = ["CUDAExecutionProvider"]
-            if "CUDAExecutionProvider" not in ort.get_available_providers():
-                click.echo(f"wrote {out} (fp16, not validated: no CUDA provider here)")
-                return
-        check = compare(fp32, out, providers)
-        click.echo(f"wrote {out} ({'int8' if int8 else 'fp16'}: same class as fp32 "
-                   f"{check['same_class']:.3%}, {check['speedup']:.2f}x fp32 speed)")
+            click.echo(f"wrote {out} ({'int8' if int8 else 'fp16'}: same class as fp32 "
+                       f"{check['same_class']:.3%}, {check['speedup']:.2f}x fp32 speed)")

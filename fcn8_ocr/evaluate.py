@@ -10,14 +10,16 @@ from pathlib import Path
 import numpy as np
 
 from .classes import CLASS_NAMES, NUM_CLASSES
+from .config import Options
 from .infer import load_predictor
 from .metrics import confusion, scores
-from .pipeline import Options, segment_pages
+from .pipeline import segment_pages
 from .read import InputError, Page, Source, read_label_map, read_pages
 from .regions import Region, order_regions
+from .report import write_metrics
 from .scoring import BoxScore, StringScore, is_digit_string
 from .truth import data_kind, read_coco, read_string_labels
-from .write import atomic_write, write_metrics
+from .write import atomic_write
 
 
 def labelled_pages(data: str | Path, limit: int | None = None) -> Iterator[Page]:

@@ -29,7 +29,7 @@ def resolve_providers(provider: str) -> list[str]:
     raise ModelError(f"unknown provider {provider!r}: use auto, cpu or cuda")
 
 
-class Segmenter:
+class OnnxModel:
     """An onnxruntime session over an fcn8-ocr model: uint8 pages in, labels/scores out."""
 
     def __init__(self, path: str | Path | None = None, provider: str = "auto",
@@ -99,4 +99,4 @@ def load_predictor(model: str | Path | None, provider: str = "auto", threads: in
         except (OSError, ValueError) as exc:
             raise ModelError(f"{model}: cannot load Keras checkpoint "
                              f"({str(exc).strip().splitlines()[0] if str(exc).strip() else exc})") from exc
-    return Segmenter(model, provider, threads)
+    return OnnxModel(model, provider, threads)

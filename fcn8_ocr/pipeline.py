@@ -1,6 +1,6 @@
 """One page through the stages: normalise -> tile -> infer -> regions -> page-resolution masks.
 
-`segment_pages` takes any predictor with the `Segmenter` call signature (uint8 batch in,
+`segment_pages` takes any predictor with the `OnnxModel` call signature (uint8 batch in,
 the contract's output maps out) and an `info` (`ModelInfo`), so evaluation of a Keras checkpoint
 runs the very same code as the ONNX runner.
 """
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from .classes import INK_LEVEL
+from .config import Options
 from .contract import CENTRES, LABELS, SCORES, SIZES, ModelInfo
 from .normalise import Normalised, normalise, page_ink, to_grey
 from .read import Page
@@ -38,21 +38,6 @@ MAX_PASSES = 3
 
 
 @dataclass
-class Options:
-    """How pages are segmented (CLI options map 1:1 onto these)."""
-
-    digit_height: float | None = None  # page pixels; None = estimate per page
-    tile: int = 768                    # model-scale tile side
-    whole_below: int = 1_600_000       # model-scale pages up to this many pixels: one window
-    margin: int = 32                   # context kept around each tile's core
-    batch_size: int = 32
-    refine: bool = True                # cut region masks to the page's own ink
-    ink_level: int = INK_LEVEL         # stroke pixels: this bright once paper is removed
-    min_area: float = 0.04             # x digit_height**2
-    centre_threshold: float = 0.25     # centre-map peaks at least this high are digits
-
-
-@dataclass
 class PageResult:
     """Regions of one page in page coordinates, and its page-size class map if asked."""
 
@@ -61,12 +46,10 @@ class PageResult:
     regions: list[Region]
     lines: list[dict]
     mask: np.ndarray | None = None
-    skipped_tiles: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo,
-                 options: Options) -> tuple[list[dict[str, np.ndarray]], int]:
+                 options: Options) -> list[dict[str, np.ndarray]]:
     """The model's output maps for each model-scale image, inferred tile by tile, batched
     across images by tile shape; blank tiles are not inferred."""
     blank = {LABELS: (np.uint8, info.background_id), SCORES: (np.float32, 1.0),
@@ -74,13 +57,11 @@ def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo
     maps = [{name: np.full(im.shape, blank[name][1], blank[name][0]) for name in info.outputs}
             for im in images]
     groups: dict[tuple[int, int], list] = defaultdict(list)
-    skipped = 0
     for index, image in enumerate(images):
         for tile in plan_tiles(*image.shape, options.tile, options.margin, info.stride,
                                options.whole_below):
             window = cut(image, tile)
             if window.max() < BLANK_LEVEL:
-                skipped += 1
                 continue
             groups[window.shape].append((index, tile, window))
     calls = []
@@ -98,7 +79,7 @@ def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo
         for k, (index, tile, _) in enumerate(chunk):
             for name, target in maps[index].items():
                 target[tile.core] = outputs[name][k][tile.core_in_tile]
-    return maps, skipped
+    return maps
 
 
 def _measured_height(centres: list[Centre]) -> float | None:
@@ -174,12 +155,11 @@ def _next_height(seen: float | None, norm: Normalised, first: Normalised, passes
 
 def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], maps: list[dict],
                       centres: list[list[Centre]], predictor: Predictor, info: ModelInfo,
-                      options: Options) -> int:
+                      options: Options) -> None:
     """Scale pages again where the model's own sizes disagree with the first guess (norms,
-    maps and centres updated in place); returns the tiles skipped as blank."""
+    maps and centres updated in place)."""
     first = list(norms)
     found = [False] * len(norms)
-    skipped = 0
     for passes in range(1, MAX_PASSES):
         again = []
         for index, grey in enumerate(greys):
@@ -192,12 +172,10 @@ def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], maps: li
                 again.append((index, normalise(grey, info.digit_height, height)))
         if not again:
             break
-        redone, more = _infer_tiles([n.image for _, n in again], predictor, info, options)
-        skipped += more
+        redone = _infer_tiles([n.image for _, n in again], predictor, info, options)
         for (index, norm), new in zip(again, redone, strict=True):
             norms[index], maps[index] = norm, new
             centres[index] = _centres(new, info, options)
-    return skipped
 
 
 def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, options: Options,
@@ -211,10 +189,10 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     """
     greys = [to_grey(p.image) for p in pages]
     norms = [normalise(g, info.digit_height, options.digit_height) for g in greys]
-    maps, skipped = _infer_tiles([n.image for n in norms], predictor, info, options)
+    maps = _infer_tiles([n.image for n in norms], predictor, info, options)
     centres = [_centres(m, info, options) if info.instances else [] for m in maps]
     if info.instances and options.digit_height is None:
-        skipped += _rescale_by_model(greys, norms, maps, centres, predictor, info, options)
+        _rescale_by_model(greys, norms, maps, centres, predictor, info, options)
     results = []
     for page, grey, norm, out, seeds in zip(pages, greys, norms, maps, centres, strict=True):
         if info.instances:
@@ -225,5 +203,5 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
                                     info.background_id, options.min_area)
         regions = [r for r in (_to_page(f, grey, norm, options) for f in found) if r]
         mask = page_mask(grey.shape, regions, info.background_id) if want_mask else None
-        results.append(PageResult(page, norm, regions, digit_strings(regions), mask, skipped))
+        results.append(PageResult(page, norm, regions, digit_strings(regions), mask))
     return results

@@ -298,6 +298,36 @@ def read_pages(source: Source, dpi: float = 300.0) -> Iterator[Page]:
         yield Page(path, f"{source.name}_p{n:03d}" if many else source.name, n, image)
 
 
+def page_from_array(image: np.ndarray, name: str = "array") -> Page:
+    """A page from an image array, checked as decoded files are: grey (H, W) or
+    (H, W, 1|2|3|4) channels (BGR order; a 2nd/4th channel is alpha), uint8 or uint16, or
+    float in 0-1 (or 0-255), each side at least 8 px. Raises InputError naming `name`."""
+    if not isinstance(image, np.ndarray):
+        raise InputError(name, f"not an image array ({type(image).__name__})")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 2, 3, 4)):
+        raise InputError(name, f"unusable array shape {image.shape}: use (H, W) or "
+                               "(H, W, 1-4 channels)")
+    h, w = image.shape[:2]
+    if h * w > MAX_PIXELS or min(h, w) < 8:
+        raise InputError(name, f"unusable dimensions {w}x{h}")
+    if image.dtype.kind == "f":
+        if not np.isfinite(image).all():
+            raise InputError(name, "the array holds NaN or infinite values")
+        image = image * 255.0 if image.max(initial=0) <= 1.0 else image
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    elif image.dtype == np.bool_:
+        image = image.astype(np.uint8) * 255
+    elif image.dtype not in (np.uint8, np.uint16):
+        raise InputError(name, f"unsupported array type {image.dtype}: use uint8, uint16 or float")
+    if image.ndim == 3 and image.shape[2] == 2:  # grey + alpha
+        image = _flatten_alpha(np.dstack([image[..., 0]] * 3 + [image[..., 1]]))
+    elif image.ndim == 3 and image.shape[2] == 4:
+        image = _flatten_alpha(image)
+    elif image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    return Page(Path(name), safe_name(name), 1, np.ascontiguousarray(image))
+
+
 def read_label_map(path: Path, shape: tuple[int, int]) -> np.ndarray:
     """A class-id label PNG that must match the page's `shape` (H, W)."""
     labels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)

@@ -1,7 +1,7 @@
 """Outputs under --out, each written to a temporary name and renamed into place.
 
 crops/<digit>/<page>_<n>.png, results.jsonl, errors.jsonl, masks/, overlays/,
-metrics.json (layout and schema: docs/outputs.md).
+(layout and schema: docs/outputs.md; the metrics files are `report.write_metrics`).
 """
 
 from __future__ import annotations
@@ -128,16 +128,15 @@ def overlay(image: np.ndarray, result: PageResult) -> np.ndarray:
     return canvas
 
 
-def write_page(out: Path, result: PageResult, pad: int, save_mask: bool, save_overlay: bool
-               ) -> dict:
-    """Write a page's crops (and mask/overlay); return its results.jsonl record."""
+def page_record(result: PageResult, pad: int) -> tuple[dict, list[tuple[str, np.ndarray]]]:
+    """A page's results.jsonl record and its crops as (path relative to --out, pixels)."""
     page = result.page
     image = to_8bit(page.image)
     regions, crops = [], []
     for n, r in enumerate(result.regions, 1):
         x, y, w, h = crop_box(r.box, pad, image.shape)
         rel = f"crops/{r.digit}/{page.name}_{n:03d}.png"
-        crops.append((out / rel, image[y : y + h, x : x + w]))
+        crops.append((rel, image[y : y + h, x : x + w]))
         regions.append({"index": n, "class": r.digit, "confidence": r.confidence,
                         "bbox": list(r.box), "area": r.area, "crop": rel,
                         "crop_bbox": [x, y, w, h], "line": r.line, "position": r.position})
@@ -146,7 +145,15 @@ def write_page(out: Path, result: PageResult, pad: int, save_mask: bool, save_ov
               "scale": round(result.norm.scale, 6),
               "digit_height": round(result.norm.digit_height, 2),
               "dark_ink": result.norm.dark_ink, "regions": regions, "lines": result.lines}
-    write_pngs(crops)
+    return record, crops
+
+
+def write_page(out: Path, result: PageResult, pad: int, save_mask: bool, save_overlay: bool
+               ) -> dict:
+    """Write a page's crops (and mask/overlay); return its results.jsonl record."""
+    page = result.page
+    record, crops = page_record(result, pad)
+    write_pngs([(out / rel, pixels) for rel, pixels in crops])
     if save_mask and result.mask is not None:
         write_png(out / "masks" / f"{page.name}.png", result.mask)
         record["mask"] = f"masks/{page.name}.png"
@@ -154,60 +161,3 @@ def write_page(out: Path, result: PageResult, pad: int, save_mask: bool, save_ov
         write_png(out / "overlays" / f"{page.name}.png", overlay(page.image, result))
         record["overlay"] = f"overlays/{page.name}.png"
     return record
-
-
-def bar_chart(result: dict, title: str) -> np.ndarray:
-    """PNG-ready chart of per-class IoU and Dice (OpenCV only)."""
-    names = [n for n in result["classes"] if result["classes"][n]["iou"] is not None]
-    width, height, left, bottom = 60 * len(names) + 80, 300, 50, 40
-    canvas = np.full((height, width, 3), 255, np.uint8)
-    cv2.putText(canvas, title, (left, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-    plot_h = height - bottom - 40
-    for tick in (0.0, 0.5, 1.0):
-        y = height - bottom - int(tick * plot_h)
-        cv2.line(canvas, (left, y), (width - 10, y), (220, 220, 220), 1)
-        cv2.putText(canvas, f"{tick:.1f}", (10, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
-    for i, name in enumerate(names):
-        x = left + 10 + 60 * i
-        for j, (key, colour) in enumerate((("iou", (180, 119, 31)), ("dice", (14, 127, 255)))):
-            value = result["classes"][name][key]
-            top = height - bottom - int(value * plot_h)
-            cv2.rectangle(canvas, (x + 22 * j, top), (x + 22 * j + 20, height - bottom), colour, -1)
-        cv2.putText(canvas, name[:5], (x, height - bottom + 15), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                    (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.putText(canvas, "IoU", (width - 110, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (180, 119, 31), 1)
-    cv2.putText(canvas, "Dice", (width - 60, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (14, 127, 255), 1)
-    return canvas
-
-
-def confusion_image(matrix: np.ndarray, names: list[str]) -> np.ndarray:
-    """Row-normalised confusion matrix as a heat map with counts (OpenCV only)."""
-    n, cell, left, top = len(names), 44, 80, 40
-    canvas = np.full((top + n * cell + 10, left + n * cell + 10, 3), 255, np.uint8)
-    rows = matrix.sum(axis=1, keepdims=True).clip(min=1)
-    share = matrix / rows
-    for i in range(n):
-        cv2.putText(canvas, names[i][:5], (5, top + i * cell + 27), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                    (0, 0, 0), 1)
-        cv2.putText(canvas, names[i][:3], (left + i * cell + 8, top - 10),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
-        for j in range(n):
-            level = int(255 * (1 - share[i, j]))
-            x, y = left + j * cell, top + i * cell
-            cv2.rectangle(canvas, (x, y), (x + cell - 1, y + cell - 1), (255, level, level), -1)
-            cv2.putText(canvas, f"{share[i, j]:.2f}", (x + 4, y + 27), cv2.FONT_HERSHEY_SIMPLEX,
-                        0.35, (0, 0, 0) if share[i, j] < 0.6 else (255, 255, 255), 1)
-    return canvas
-
-
-def write_metrics(out: Path, matrix: np.ndarray, result: dict, per_page: list[dict],
-                  names: list[str]) -> None:
-    """metrics.json, confusion.csv, metrics.png and confusion.png under `out`."""
-    report = {**result, "confusion": matrix.tolist(), "pages": per_page}
-    atomic_write(out / "metrics.json", json.dumps(report, indent=2, sort_keys=True).encode())
-    header = "truth\\pred," + ",".join(names) + "\n"
-    rows = "".join(f"{names[i]}," + ",".join(str(int(v)) for v in matrix[i]) + "\n"
-                   for i in range(len(names)))
-    atomic_write(out / "confusion.csv", (header + rows).encode())
-    write_png(out / "metrics.png", bar_chart(result, "per-class IoU and Dice"))
-    write_png(out / "confusion.png", confusion_image(matrix, names))

@@ -69,9 +69,9 @@ def test_the_wheel_carries_the_bundled_model(tmp_path):
 
 
 def test_the_bundled_model_finds_digit_centres_and_sizes():
-    from fcn8_ocr.infer import Segmenter
+    from fcn8_ocr.infer import OnnxModel
 
-    assert Segmenter().info.instances  # one region per digit, scale from the model
+    assert OnnxModel().info.instances  # one region per digit, scale from the model
 
 
 @pytest.mark.parametrize("kind, size, height", [("field", (300, 420), 64.0),
@@ -83,8 +83,9 @@ def test_scale_estimate_on_a_field_crop_and_a_page(digits, kind, size, height):
     from fcn8_ocr.train.synth import document_page
     from fcn8_ocr.train.synthesize import whole_field
 
-    from fcn8_ocr.infer import Segmenter
-    from fcn8_ocr.pipeline import Options, segment_pages
+    from fcn8_ocr.config import Options
+    from fcn8_ocr.infer import OnnxModel
+    from fcn8_ocr.pipeline import segment_pages
     from fcn8_ocr.read import Page
 
     rng = np.random.default_rng(11)
@@ -95,7 +96,7 @@ def test_scale_estimate_on_a_field_crop_and_a_page(digits, kind, size, height):
         image, _ = document_page(rng, digits, size[1], size[0], (height, height), pen=1.0,
                                  centres=centres)
     truth = float(np.median([c[2] for c in centres]))
-    segmenter = Segmenter()
+    segmenter = OnnxModel()
     result = segment_pages([Page("t", kind, 1, image)], segmenter, segmenter.info, Options())[0]
     assert 0.8 <= result.norm.digit_height / truth <= 1.25
     assert len(result.regions) >= 0.7 * len(centres)

@@ -5,8 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
-from fcn8_ocr.infer import Segmenter
-from fcn8_ocr.pipeline import Options, segment_pages
+from fcn8_ocr.config import Options
+from fcn8_ocr.infer import OnnxModel
+from fcn8_ocr.pipeline import segment_pages
 from fcn8_ocr.read import Page
 from fcn8_ocr.regions import extract_instances, find_centres
 
@@ -14,7 +15,7 @@ BG = 10
 
 
 def regions_of(model, page: np.ndarray):
-    segmenter = Segmenter(model)
+    segmenter = OnnxModel(model)
     assert segmenter.info.instances
     result = segment_pages([Page("test.png", "p", 1, page)], segmenter, segmenter.info,
                            Options(digit_height=24.0))[0]
@@ -57,7 +58,7 @@ def test_a_long_vertical_line_gives_no_region(centre_model, rule_model):
     cv2.line(page, (100, 10), (100, 190), 20, 2)  # a column border
     assert regions_of(centre_model, page) == []
     # without centre outputs the same line is a region of its own (today's components)
-    segmenter = Segmenter(rule_model)
+    segmenter = OnnxModel(rule_model)
     result = segment_pages([Page("t", "p", 1, page)], segmenter, segmenter.info,
                            Options(digit_height=24.0))[0]
     assert len(result.regions) == 1

@@ -1,8 +1,6 @@
 import cv2
 import numpy as np
 from fcn8_ocr.train.synth import document_page
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from fcn8_ocr.normalise import (
     estimate_digit_height,
@@ -11,7 +9,6 @@ from fcn8_ocr.normalise import (
     normalise,
     to_grey,
 )
-from fcn8_ocr.tile import cut, plan_tiles
 
 
 def test_grey_from_every_layout():
@@ -60,18 +57,3 @@ def test_normalise_removes_paper_and_keeps_ink(digits):
     small = cv2.resize(labels, (250, 300), interpolation=cv2.INTER_NEAREST)
     assert np.median(norm.image[small == 10]) < 30  # paper is dark
     assert np.median(norm.image[small != 10]) > 100  # strokes are bright
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.integers(1, 900), st.integers(1, 900), st.sampled_from([64, 128, 256]),
-       st.integers(0, 24), st.sampled_from([0, 100_000]))
-def test_tiles_cover_every_pixel(h, w, tile, margin, whole_below):
-    margin = min(margin, tile // 4)
-    cover = np.zeros((h, w), np.int32)
-    for t in plan_tiles(h, w, tile, margin, whole_below=whole_below):
-        assert (t.y1 - t.y0) % 32 == 0 and (t.x1 - t.x0) % 32 == 0
-        cover[t.core] += 1
-        window = cut(np.ones((h, w), np.uint8), t)
-        assert window.shape == (t.y1 - t.y0, t.x1 - t.x0)
-        assert window[t.core_in_tile].all()
-    assert cover.min() >= 1

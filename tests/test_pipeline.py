@@ -3,15 +3,16 @@
 import cv2
 import numpy as np
 
-from fcn8_ocr.infer import Segmenter
-from fcn8_ocr.pipeline import Options, segment_pages
+from fcn8_ocr.config import Options
+from fcn8_ocr.infer import OnnxModel
+from fcn8_ocr.pipeline import segment_pages
 from fcn8_ocr.read import Page
 
 
 def test_tiled_and_whole_page_inference_agree(rule_model, document_set):
     path = sorted((document_set / "images").iterdir())[0]
     page = Page(path, "p", 1, cv2.imread(str(path)))
-    segmenter = Segmenter(rule_model)
+    segmenter = OnnxModel(rule_model)
     whole = segment_pages([page], segmenter, segmenter.info, Options(), want_mask=True)[0]
     tiled = segment_pages([page], segmenter, segmenter.info,
                           Options(tile=128, margin=16, whole_below=0), want_mask=True)[0]
@@ -23,7 +24,7 @@ def test_tiled_and_whole_page_inference_agree(rule_model, document_set):
 def test_coordinates_refer_to_the_original_page(rule_model):
     page = np.full((900, 700), 240, np.uint8)
     cv2.rectangle(page, (300, 400), (330, 520), 10, -1)  # one tall stroke, 120 px
-    segmenter = Segmenter(rule_model)
+    segmenter = OnnxModel(rule_model)
     for digit_height in (60.0, 120.0, 240.0):
         result = segment_pages([Page(__file__, "p", 1, page)], segmenter, segmenter.info,
                                Options(digit_height=digit_height), want_mask=True)[0]
@@ -39,7 +40,7 @@ def test_ink_level_sets_which_pixels_count_as_strokes(rule_model):
     page = np.zeros((200, 200), np.uint8)  # white on black, as M2NIST
     cv2.rectangle(page, (90, 60), (100, 140), 255, -1)
     page[60:141, 101:104] = 40  # a faint anti-aliased fringe along one side
-    segmenter = Segmenter(rule_model)
+    segmenter = OnnxModel(rule_model)
 
     def mask(**options):
         return segment_pages([Page(__file__, "p", 1, page)], segmenter, segmenter.info,

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fcn8_ocr.batch import JobConfig, run_job
+from fcn8_ocr.batch import run_job
+from fcn8_ocr.config import JobConfig
 
 ray = pytest.importorskip("ray")
 
@@ -30,10 +31,12 @@ def test_ray_matches_local_and_records_bad_inputs(tmp_path, document_set, rule_m
     shutil.copytree(document_set / "images", inputs)
     (inputs / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     local, distributed = tmp_path / "local", tmp_path / "ray"
-    run_job(JobConfig([str(inputs)], local, str(rule_model), "cpu", quiet=True))
+    run_job(JobConfig(inputs=[str(inputs)], out=local, model=str(rule_model), provider="cpu",
+                      quiet=True))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        summary = run_job(JobConfig([str(inputs)], distributed, str(rule_model), "cpu", quiet=True,
+        summary = run_job(JobConfig(inputs=[str(inputs)], out=distributed, model=str(rule_model),
+                                    provider="cpu", quiet=True,
                                     engine="ray", num_actors=2, ray_batch_size=1))
     finally:
         ray.shutdown()

@@ -96,3 +96,31 @@ def test_training_tiles_of_every_kind_carry_digit_centres(digits):
             assert heat.max() == 1.0 and size[..., 1].sum() > 0
             seen_kinds += 1
     assert seen_kinds > 20
+
+
+def test_european_forms_add_crossed_sevens_and_flagged_ones(digits):
+    from fcn8_ocr.train.pen import european_forms
+
+    more = european_forms(digits, seed=3, share=0.5)
+    n = len(digits)
+    added = more.labels[n:]
+    ones_sevens = int(np.isin(digits.labels, (1, 7)).sum())
+    assert 0.3 * ones_sevens < len(added) < 0.7 * ones_sevens
+    assert set(added.tolist()) == {1, 7}
+    assert np.array_equal(more.images[:n], digits.images)
+    # every copy is its source digit with ink added, none taken away
+    sources = digits.images[np.isin(digits.labels, (1, 7))]
+    for image in more.images[n : n + 20]:
+        best = min(sources, key=lambda s: int(np.abs(image.astype(int) - s).sum()))
+        assert (image >= best).all() and int(image.sum()) > int(best.sum()) + 255
+
+
+def test_pen_lifts_leave_gaps_in_the_stroke(digits, monkeypatch):
+    from fcn8_ocr.train import pen
+
+    def ink(lift: float) -> float:
+        monkeypatch.setattr(pen, "PEN_LIFT", lift)
+        return sum(float(pen.pen_digit(np.random.default_rng(i), digits.images[i], 40.0).sum())
+                   for i in range(20))
+
+    assert ink(1.0) < 0.97 * ink(0.0)

@@ -86,7 +86,8 @@ def test_build_fcn8_shapes_and_lab_width():
 
 
 def test_export_round_trip_and_contract(tiny_run: Path, tmp_path: Path):
-    from fcn8_ocr.export.convert import export_checkpoint, load_keras, parity_inputs
+    from fcn8_ocr.export.convert import export_checkpoint, load_keras
+    from fcn8_ocr.export.parity import parity_inputs
 
     out = tmp_path / "tiny.onnx"
     report = export_checkpoint(tiny_run / "best.keras", out)
@@ -242,3 +243,30 @@ def test_subpixel_rewrite_equals_the_transposed_convolution():
     got = tf.nn.depth_to_space(tf.nn.conv2d(x, kernel, 1, "SAME"), 8).numpy()
     assert got.shape == expected.shape == (2, 48, 56, 5)
     assert np.abs(got - expected).max() < 1e-5
+
+
+@pytest.mark.slow
+def test_training_starts_from_the_bundled_model_or_a_checkpoint(tiny_run: Path):
+    """`--init-from`: the bundled ONNX model (its encoder and upsampling; biases the export
+    folded into constants stay as built) or a Keras checkpoint (every layer)."""
+    import keras
+    import onnx
+    from fcn8_ocr.train.model import build_fcn8
+    from fcn8_ocr.train.warm_start import load_onnx_weights
+    from onnx import numpy_helper
+
+    from fcn8_ocr.models import DEFAULT_MODEL
+
+    model = build_fcn8(0.5, centres=True)
+    done = load_onnx_weights(model, DEFAULT_MODEL)
+    assert {"block1_conv1", "block5_conv3", "up_pool4"} <= set(done)
+    stored = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(DEFAULT_MODEL)).graph.initializer}
+    kernel = next(v for k, v in stored.items() if "/block5_conv3_1/convolution" in k)
+    assert np.array_equal(model.get_layer("block5_conv3").get_weights()[0], kernel.transpose(2, 3, 1, 0))
+
+    small = build_fcn8(0.125, centres=True)
+    done = load_onnx_weights(small, tiny_run / "best.keras")
+    trained = keras.models.load_model(tiny_run / "best.keras", compile=False)
+    assert len(done) == sum(1 for layer in small.layers if layer.get_weights())
+    for a, b in zip(small.get_weights(), trained.get_weights(), strict=True):
+        assert np.array_equal(a, b)

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from fcn8_ocr.classes import BACKGROUND
+from fcn8_ocr.config import TRAIN_DEFAULTS
 from fcn8_ocr.normalise import model_input, to_grey
 
 from .fields import register_field
@@ -21,9 +22,9 @@ from .synth import document_page, m2nist_sample
 
 MODEL_DIGIT_HEIGHT = 24.0
 TRAIN_DIGIT_RANGE = (12.0, 48.0)  # digit heights at model scale: a first guess within 2x will do
-TILE = 128
-M2NIST_FRACTION = 0.3   # training tiles: M2NIST-style compositions,
-FIELD_FRACTION = 0.45   # register-like field crops, and the rest page tiles
+TILE = TRAIN_DEFAULTS.tile
+M2NIST_FRACTION = TRAIN_DEFAULTS.m2nist_fraction  # training tiles: M2NIST-style compositions,
+FIELD_FRACTION = TRAIN_DEFAULTS.field_fraction    # register-like field crops, the rest pages
 CENTRE_SIGMA = 1 / 8  # a centre peak's Gaussian sigma, as a share of the digit's height
 
 
@@ -77,7 +78,8 @@ def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
         labels = np.full((tile, tile), BACKGROUND, np.uint8)
         for _ in range(rng.integers(1, 4)):
             found: list = []
-            small, small_labels = m2nist_sample(rng, digits, overlap=True, centres=found)
+            small, small_labels = m2nist_sample(rng, digits, overlap=True, centres=found,
+                                                slanted=0.35)
             small, small_labels = small[:tile, :tile], small_labels[:tile, :tile]
             y, x = rng.integers(0, tile - small.shape[0] + 1), rng.integers(0, tile - small.shape[1] + 1)
             window = image[y : y + small.shape[0], x : x + small.shape[1]]

@@ -24,7 +24,8 @@ Centre = tuple[float, float, float, int]  # (y, x, digit height) in image pixels
 _FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX,
           cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_COMPLEX_SMALL, cv2.FONT_ITALIC)
 _PRINTED = ("Trykt for Kirkens", "No.", "Anm.", "Dato", "Total", "Kr.", "Sum", "Nr", "Aar",
-            "Folio", "Side", "Amount", "Date", "Ref")
+            "Folio", "Side", "Amount", "Date", "Ref", "Trykt for Kirkens Korsh.", "Fol.", "Pag.")
+FAINT = 0.2  # share of fields written in pencil or faded ink
 
 
 def _blend(canvas: np.ndarray, alpha: np.ndarray, ink: float, y: int, x: int) -> tuple | None:
@@ -103,7 +104,10 @@ def _printed(rng: np.random.Generator, canvas: np.ndarray, height: float, ink: f
     (_, th), _ = cv2.getTextSize("H", font, 1.0, 1)
     scale = height * rng.uniform(0.25, 0.7) / max(th, 1)
     x, y = int(rng.uniform(-0.2, 0.8) * w), int(rng.uniform(0.1, 1.0) * h)
-    cv2.putText(layer, text, (x, y), font, scale, 255, max(1, int(round(scale))), cv2.LINE_AA)
+    bold = rng.uniform(1.0, 2.5) if rng.random() < 0.5 else 1.0  # real type is heavier than Hershey's
+    cv2.putText(layer, text, (x, y), font, scale, 255, max(1, int(round(scale * bold))), cv2.LINE_AA)
+    if rng.random() < 0.3:
+        layer = cv2.GaussianBlur(layer, (0, 0), rng.uniform(0.4, 1.0))
     canvas += layer.astype(np.float32) / 255.0 * (ink - canvas)
 
 
@@ -183,7 +187,7 @@ def register_field(rng: np.random.Generator, digits: Digits, height: int, width:
         ink, lw = rng.uniform(120, 215), 1
         for y in np.arange(offset, height, step):
             _rule(rng, canvas, False, y, ink, lw)
-    if rng.random() < 0.35:
+    for _ in range(int(rng.random() < 0.5) + int(rng.random() < 0.2)):
         _printed(rng, canvas, dh, print_ink)
     if rng.random() < 0.3:  # bleed-through: a faint mirrored number from the other side
         ghost = np.zeros_like(canvas)
@@ -195,6 +199,8 @@ def register_field(rng: np.random.Generator, digits: Digits, height: int, width:
         _stamp(rng, canvas, dh)
 
     ink = rng.uniform(5, 110)
+    if rng.random() < FAINT:  # pencil or faded ink: little contrast with the paper
+        ink = float(np.median(canvas)) - rng.uniform(30, 90)
     count = int(rng.choice([1, 2, 3, 4, 5], p=[0.3, 0.35, 0.2, 0.1, 0.05]))
     if whole:
         x = rng.uniform(0.05, 0.35) * width

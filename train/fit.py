@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import keras
@@ -19,48 +19,21 @@ import numpy as np
 import tensorflow as tf
 
 from fcn8_ocr.classes import BACKGROUND, IGNORE, NUM_CLASSES
+from fcn8_ocr.config import TrainConfig
 
 from .data import (
-    FIELD_FRACTION,
-    M2NIST_FRACTION,
     MODEL_DIGIT_HEIGHT,
-    TILE,
     folder_tiles,
     m2nist_arrays,
     synth_dataset,
 )
 from .model import build_fcn8
+from .pen import european_forms
 from .sources import SPLIT_SEED, load_digits, split_digits
 from .warm_start import load_onnx_weights
 
 BACKGROUND_WEIGHT = 0.2
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run (saved next to the checkpoints)."""
-
-    out: str = "runs/default"
-    width: float = 0.5
-    batch_norm: bool = False
-    epochs: int = 50
-    steps_per_epoch: int = 200
-    batch_size: int = 16
-    tile: int = TILE
-    learning_rate: float = 1e-3
-    seed: int = 0
-    m2nist_fraction: float = M2NIST_FRACTION
-    field_fraction: float = FIELD_FRACTION
-    centres: bool = True
-    init_from: str | None = None
-    contested_weight: float = 0.0
-    val_tiles: int = 256
-    patience: int = 8
-    mnist: str | None = None
-    m2nist: str | None = None
-    folders: list[str] = field(default_factory=list)
-    strategy: str = "default"
-
+__all__ = ["TrainConfig", "train"]
 
 CONTESTED_RADIUS = 4  # model pixels: a digit pixel this close to another digit is contested
 
@@ -230,8 +203,8 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
     keras.utils.set_random_seed(config.seed)
 
     digits = load_digits(config.mnist)
-    train_digits = split_digits(digits, "train")
-    val_digits = split_digits(digits, "val")
+    train_digits = european_forms(split_digits(digits, "train"), config.seed)
+    val_digits = european_forms(split_digits(digits, "val"), config.seed + 1)
     data = synth_dataset(train_digits, config.seed, config.batch_size, config.tile,
                          config.m2nist_fraction, None, config.field_fraction, config.centres)
     extra = _extra_training_data(config)

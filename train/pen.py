@@ -13,7 +13,10 @@ import cv2
 import numpy as np
 from skimage.morphology import skeletonize
 
+from .sources import Digits
+
 OVERSAMPLE = 4  # strokes are drawn at this multiple of the target size, then area-averaged
+PEN_LIFT = 0.25  # share of digits whose stroke has a gap or two
 
 
 def _elastic(rng: np.random.Generator, image: np.ndarray, strength: float) -> np.ndarray:
@@ -58,7 +61,7 @@ def pen_digit(rng: np.random.Generator, img28: np.ndarray, height: float,
     big_h = height * OVERSAMPLE
     scale = big_h / h0
     sx, sy = scale * rng.uniform(0.75, 1.2), scale
-    shear = rng.uniform(-0.45, 0.2)  # negative: the top leans right, as most hands write
+    shear = rng.uniform(-0.6, 0.2)  # negative: the top leans right, as most hands write
     angle = math.radians(rng.uniform(-6, 6))
     c, s = math.cos(angle), math.sin(angle)
     lin = np.array([[c, -s], [s, c]]) @ np.array([[1, shear], [0, 1]]) @ np.diag([sx, sy])
@@ -73,6 +76,11 @@ def pen_digit(rng: np.random.Generator, img28: np.ndarray, height: float,
     soft = _elastic(rng, soft, rng.uniform(0, 0.06) * big_h)
     skeleton = skeletonize(soft > rng.uniform(0.3, 0.5)).astype(np.uint8)
     pen = rng.uniform(*width_ratio) * height * OVERSAMPLE
+    if rng.random() < PEN_LIFT:  # the pen skips: a short gap in the stroke
+        on = np.argwhere(skeleton)
+        for y, x in on[rng.integers(len(on), size=int(rng.integers(1, 3)))]:
+            cv2.circle(skeleton, (int(x), int(y)), int(max(pen, OVERSAMPLE) * rng.uniform(0.8, 1.6)),
+                       0, -1)
     stroke = _stroke(rng, skeleton, max(pen, OVERSAMPLE * 0.9)).astype(np.float32)
     size = (max(1, int(round(out_w / OVERSAMPLE))), max(1, int(round(out_h / OVERSAMPLE))))
     return cv2.resize(stroke, size, interpolation=cv2.INTER_AREA)
@@ -128,3 +136,42 @@ def pen_mark(rng: np.random.Generator, kind: str, height: float, pen: float) -> 
 
 
 MARKS = ("period", "comma", "dash", "slash", "bracket", "underline", "tick")
+
+
+def european_forms(digits: Digits, seed: int = 0, share: float = 0.4) -> Digits:
+    """`digits` plus European-style copies of a `share` of its 1s and 7s: a crossed 7
+    (a short bar through the stem) and a flagged 1 (an up-stroke at the top), as
+    continental hands write them and MNIST's American writers rarely do."""
+    rng = np.random.default_rng([seed, 7])
+    extra_images, extra_labels = [], []
+    for i in np.nonzero(np.isin(digits.labels, (1, 7)))[0]:
+        if rng.random() >= share:
+            continue
+        image = digits.images[i].copy()
+        ys, xs = np.nonzero(image > 100)
+        if len(ys) < 10:
+            continue
+        top, bottom = ys.min(), ys.max()
+        thick = int(rng.integers(2, 4))
+        if digits.labels[i] == 7:
+            row = int(top + (bottom - top) * rng.uniform(0.45, 0.6))
+            near = np.nonzero(image[max(row - 1, 0) : row + 2].max(axis=0) > 100)[0]
+            if len(near) == 0:
+                continue
+            mid, half = float(near.mean()), rng.uniform(3.5, 6.0)
+            tilt = rng.normal(0, 1.0)
+            cv2.line(image, (int(mid - half), int(row + tilt)), (int(mid + half), int(row - tilt)),
+                     255, thick, cv2.LINE_AA)
+        else:
+            tip_x = int(xs[ys == top].mean())
+            length = (bottom - top) * rng.uniform(0.2, 0.4)
+            angle = math.radians(rng.uniform(20, 60))  # below the horizontal, to the left
+            end = (int(tip_x - length * math.cos(angle)), int(top + length * math.sin(angle)))
+            cv2.line(image, (tip_x, int(top)), end, 255, thick, cv2.LINE_AA)
+        extra_images.append(image)
+        extra_labels.append(digits.labels[i])
+    if not extra_images:
+        return digits
+    return Digits(np.concatenate([digits.images, np.stack(extra_images)]),
+                  np.concatenate([digits.labels, np.asarray(extra_labels, digits.labels.dtype)]),
+                  f"{digits.source}+european")

@@ -34,7 +34,7 @@ _WORDS = ("Total", "Amount", "Date", "No.", "Account", "Phone", "Invoice", "Qty"
 
 
 def m2nist_sample(rng: np.random.Generator, digits: Digits, overlap: bool = False,
-                  mask_level: int = 128, centres: list | None = None
+                  mask_level: int = 128, centres: list | None = None, slanted: float = 0.0
                   ) -> tuple[np.ndarray, np.ndarray]:
     """One M2NIST-style 64x84 image (white digits on black) and its class-id labels.
 
@@ -45,6 +45,7 @@ def m2nist_sample(rng: np.random.Generator, digits: Digits, overlap: bool = Fals
     1-3 digits anywhere, overlapping freely: the training default and a harder stress test.
     A digit pixel is one of intensity >= `mask_level` (1: every non-zero pixel, as M2NIST's
     own masks). Each digit's (centre y, centre x, height, digit) is appended to `centres` if given.
+    A share `slanted` of digits lean right as running hands write (training only).
     """
     image = np.zeros(M2NIST_SHAPE, np.uint8)
     labels = np.full(M2NIST_SHAPE, BACKGROUND, np.uint8)
@@ -59,12 +60,21 @@ def m2nist_sample(rng: np.random.Generator, digits: Digits, overlap: bool = Fals
             if x + M2NIST_BOX > M2NIST_SHAPE[1]:
                 continue
         patch = digits.images[i]
+        if slanted and rng.random() < slanted:
+            patch = _lean(patch, rng.uniform(-0.55, -0.15))
         window = image[y : y + M2NIST_BOX, x : x + M2NIST_BOX]
         np.maximum(window, patch, out=window)
         labels[y : y + M2NIST_BOX, x : x + M2NIST_BOX][patch >= mask_level] = digits.labels[i]
         if centres is not None:
             centres.extend(ink_centres(patch >= 128, y, x, digits.labels[i]))
     return image, labels
+
+
+def _lean(patch: np.ndarray, shear: float) -> np.ndarray:
+    """`patch` sheared about its centre (negative: the top leans right)."""
+    h, w = patch.shape
+    matrix = np.float32([[1, shear, -shear * h / 2], [0, 1, 0]])
+    return cv2.warpAffine(patch, matrix, (w, h), flags=cv2.INTER_LINEAR)
 
 
 def digit_alpha(rng: np.random.Generator, img28: np.ndarray, height: float) -> np.ndarray:
@@ -77,7 +87,7 @@ def digit_alpha(rng: np.random.Generator, img28: np.ndarray, height: float) -> n
     h0, w0 = crop.shape
     scale = height / h0
     aspect = rng.uniform(0.8, 1.2)
-    shear = rng.uniform(-0.3, 0.3)
+    shear = rng.uniform(-0.5, 0.3)
     angle = math.radians(rng.uniform(-8, 8))
     pad = 2
     src = np.pad(crop, pad)

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from fcn8_ocr.classes import BACKGROUND, NUM_CLASSES
+from fcn8_ocr.config import SYNTH_DEFAULTS as SYNTH
 from fcn8_ocr.write import atomic_write, write_png
 
 from .fields import register_field
@@ -32,10 +33,11 @@ def whole_field(rng: np.random.Generator, digits, size: tuple[int, int],
             return image, labels, centres
 
 
-def write_synthetic(kind: str, count: int, out: str | Path, seed: int = 0, split: str = "test",
-                    mnist: str | None = None, size: tuple[int, int] = (1240, 1754),
-                    digit_height: tuple[float, float] = (15.0, 120.0), mask_level: int = 128
-                    ) -> Path:
+def write_synthetic(kind: str, count: int, out: str | Path, seed: int = SYNTH.seed,
+                    split: str = SYNTH.split, mnist: str | None = None,
+                    size: tuple[int, int] = SYNTH.size,
+                    digit_height: tuple[float, float] = SYNTH.digit_height,
+                    mask_level: int = SYNTH.mask_level) -> Path:
     """Deterministic for (kind, count, seed, split, source): images/<kind>_<i>.{png,jpg},
     labels/<same stem>.png, and for the M2NIST kinds also combined.npy + segmented.npy.
 

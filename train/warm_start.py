@@ -58,16 +58,33 @@ def transposed_from_subpixel(kernel: np.ndarray, channels: int) -> np.ndarray:
     return out
 
 
+def keras_weights(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
+    """{layer name: {"kernel"|"bias": array}} of a Keras checkpoint (`.keras`)."""
+    from . import model as _model  # noqa: F401  (registers the custom initialiser)
+
+    found = {}
+    for layer in keras.models.load_model(path, compile=False).layers:
+        current = layer.get_weights()
+        if current:
+            found[layer.name] = dict(zip(("kernel", "bias"), current, strict=False))
+    return found
+
+
 def load_onnx_weights(model: keras.Model, path: str | Path) -> list[str]:
-    """Copy matching weights from `path` into `model`; returns the names of the layers set."""
-    weights = onnx_weights(path)
+    """Copy matching weights from `path` (an exported ONNX model, or a Keras checkpoint
+    `.keras`) into `model`; returns the names of the layers set. A layer whose weights the
+    file holds only in part (biases folded into constants by the export) keeps its own."""
+    weights = keras_weights(path) if str(path).endswith(".keras") else onnx_weights(path)
     done = []
     for layer in model.layers:
         parts = weights.get(layer.name)
         if not parts:
             continue
         current = layer.get_weights()
-        new = [parts["kernel"]] + ([parts["bias"]] if len(current) == 2 else [])
+        names = ("kernel", "bias")[: len(current)]
+        if any(name not in parts for name in names):
+            continue
+        new = [parts[name] for name in names]
         if [w.shape for w in new] != [w.shape for w in current]:
             raise ValueError(f"{path}: layer {layer.name} has shape "
                              f"{[w.shape for w in new]}, the model {[w.shape for w in current]}")

@@ -1,0 +1,95 @@
+"""Every default of the runner in one place: how pages are segmented (`Options`) and
+what a `segment` job does (`JobConfig`). The CLI's option defaults are read from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .classes import INK_LEVEL
+
+
+@dataclass
+class Options:
+    """How pages are segmented (CLI options map 1:1 onto these)."""
+
+    digit_height: float | None = None  # page pixels; None = estimate per page
+    tile: int = 768                    # model-scale tile side
+    whole_below: int = 1_600_000       # model-scale pages up to this many pixels: one window
+    margin: int = 32                   # context kept around each tile's core
+    batch_size: int = 32
+    refine: bool = True                # cut region masks to the page's own ink
+    ink_level: int = INK_LEVEL         # stroke pixels: this bright once paper is removed
+    min_area: float = 0.04             # x digit_height**2
+    centre_threshold: float = 0.25     # centre-map peaks at least this high are digits
+
+
+@dataclass(kw_only=True)
+class JobConfig:
+    """Everything `fcn8-ocr segment` was asked to do."""
+
+    inputs: list[str]
+    out: Path
+    model: str | None = None
+    provider: str = "auto"
+    threads: int = 0                   # per worker; 0 = cores / workers
+    workers: int = 1
+    options: Options = field(default_factory=Options)
+    labels: Path | None = None
+    pad: int = 4
+    dpi: float = 300.0
+    save_masks: bool = False
+    save_overlay: bool = False
+    resume: bool = False
+    quiet: bool = False
+    engine: str = "local"
+    address: str | None = None  # Ray head address (engine "ray"); None starts a local Ray
+    num_actors: int = 1
+    ray_batch_size: int = 4           # files per Ray batch
+
+
+OPTIONS = Options()
+JOB_DEFAULTS = JobConfig(inputs=[], out=Path("."))
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved next to the checkpoints); the
+    defaults are the bundled model's recipe (docs/model.md) less its data paths."""
+
+    out: str = "runs/default"
+    width: float = 0.5
+    batch_norm: bool = False
+    epochs: int = 50
+    steps_per_epoch: int = 200
+    batch_size: int = 16
+    tile: int = 128
+    learning_rate: float = 1e-3
+    seed: int = 0
+    m2nist_fraction: float = 0.35    # training tiles: M2NIST-style compositions,
+    field_fraction: float = 0.4      # register-like field crops, and the rest page tiles
+    centres: bool = True
+    init_from: str | None = None
+    contested_weight: float = 0.0
+    val_tiles: int = 256
+    patience: int = 8
+    mnist: str | None = None
+    m2nist: str | None = None
+    folders: list[str] = field(default_factory=list)
+    strategy: str = "default"
+
+
+@dataclass
+class SynthConfig:
+    """Defaults of `fcn8-ocr synth`."""
+
+    seed: int = 0
+    split: str = "test"
+    size: tuple[int, int] = (1240, 1754)            # page (or field crop) width, height
+    digit_height: tuple[float, float] = (15.0, 120.0)
+    mask_level: int = 128
+
+
+TRAIN_DEFAULTS = TrainConfig()
+SYNTH_DEFAULTS = SynthConfig()
