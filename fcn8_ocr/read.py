@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 import re
 import struct
+import sys
+import tempfile
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,12 +173,56 @@ def tiff_pages(data: bytes) -> tuple[int, bool] | None:
     return pages, False
 
 
+_STDERR_LOCK = threading.Lock()
+
+
+@contextmanager
+def opencv_errors() -> Iterator[list[str]]:
+    """Collect the error lines OpenCV's decoders print during the block (libtiff reports a
+    damaged page there and still returns pixels). OpenCV writes them to file descriptor 2,
+    which is borrowed for the time; anything else written there meanwhile is passed on."""
+    found: list[str] = []
+    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        level = cv2.utils.logging.getLogLevel()
+        os.dup2(sink.fileno(), 2)
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        try:
+            yield found
+        finally:
+            cv2.utils.logging.setLogLevel(level)
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            for line in sink.read().decode("utf-8", "replace").splitlines():
+                if "grfmt_" in line or "TIFF" in line:
+                    found.append(line.split("TIFF_Error", 1)[-1].strip() or line.strip())
+                else:
+                    print(line, file=sys.stderr)
+
+
+def _decode_tiff(path: Path, buf: np.ndarray, flags: int) -> tuple[list[np.ndarray], dict[int, str]]:
+    """Every page of a TIFF, and {page number: libtiff's complaint} for the pages that do
+    not decode cleanly (libtiff still returns their garbage pixels)."""
+    with opencv_errors() as errors:
+        ok, pages = cv2.imdecodemulti(buf, flags)
+    pages = list(pages) if ok else []
+    damaged = {}
+    if errors:
+        for n in range(1, len(pages) + 1):
+            with opencv_errors() as page_errors:
+                cv2.imdecodemulti(buf, flags, None, (n - 1, n))
+            if page_errors:
+                damaged[n] = page_errors[0]
+        if not damaged:
+            damaged[0] = errors[0]
+    return pages, damaged
+
+
 def _decode(path: Path, data: bytes) -> list[np.ndarray]:
     buf = np.frombuffer(data, np.uint8)
     flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR  # EXIF orientation is applied
-    if path.suffix.lower() in (".tif", ".tiff"):
-        ok, pages = cv2.imdecodemulti(buf, flags)
-        return list(pages) if ok else []
     if _has_alpha(data):
         raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
         if raw is not None and raw.ndim == 3 and raw.shape[2] == 4:
@@ -279,8 +328,13 @@ def read_pages(source: Source, dpi: float = 300.0) -> Iterator[Page]:
     size_in_header = header_size(data)
     if size_in_header and size_in_header[0] * size_in_header[1] > MAX_PIXELS:
         raise InputError(path, "unusable dimensions {}x{} (from the file header)".format(*size_in_header))
+    damaged: dict[int, str] = {}
     try:
-        images = _decode(path, data)
+        if suffix in (".tif", ".tiff"):
+            images, damaged = _decode_tiff(path, np.frombuffer(data, np.uint8),
+                                           cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+        else:
+            images = _decode(path, data)
     except cv2.error as exc:
         raise InputError(path, f"cannot decode image ({str(exc).strip().splitlines()[-1]})") from exc
     if not images:
@@ -290,12 +344,19 @@ def read_pages(source: Source, dpi: float = 300.0) -> Iterator[Page]:
         raise InputError(path, f"damaged TIFF: its list of pages breaks off after page {chain[0]}")
     if chain and len(images) < chain[0]:
         raise InputError(path, f"damaged TIFF: {len(images)} of its {chain[0]} pages decode")
+    if 0 in damaged:
+        raise InputError(path, f"damaged TIFF: {damaged[0]}")
     many = len(images) > 1
     for n, image in enumerate(images, 1):
         h, w = image.shape[:2]
         if h * w > MAX_PIXELS or min(h, w) < 8:
             raise InputError(path, f"unusable dimensions {w}x{h}")
-        yield Page(path, f"{source.name}_p{n:03d}" if many else source.name, n, image)
+        if n not in damaged:
+            yield Page(path, f"{source.name}_p{n:03d}" if many else source.name, n, image)
+    if damaged:  # after the good pages: they are segmented, the damaged ones reported
+        pages = ", ".join(str(n) for n in damaged)
+        raise InputError(path, f"damaged TIFF: page {pages} of {len(images)} does not decode "
+                               f"cleanly ({next(iter(damaged.values()))})")
 
 
 def page_from_array(image: np.ndarray, name: str = "array") -> Page:

@@ -85,7 +85,9 @@ class Worker:
                     pixels = 0
             if chunk:
                 flush()
-        except InputError as exc:
+        except InputError as exc:  # the pages read before it are still segmented
+            if chunk:
+                flush()
             outcome.errors.append({"source": exc.path, "error": exc.cause})
         except (cv2.error, MemoryError) as exc:  # an input the pipeline cannot handle
             cause = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__

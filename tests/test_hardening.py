@@ -4,6 +4,7 @@ its fix."""
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -393,3 +394,34 @@ def test_a_truncated_multi_page_tiff_is_reported(tmp_path, rule_model):
     assert result.returncode == 1
     assert "cut.tif: damaged TIFF: its list of pages breaks off after page 2" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_a_damaged_tiff_page_is_reported_and_the_others_segmented(tmp_path, rule_model):
+    """libtiff decodes a page with corrupt LZW data into garbage pixels and only logs it;
+    that page is an error of its own, the good pages are segmented."""
+    pages = [np.full((120, 100), 230, np.uint8) for _ in range(3)]
+    pages[1] = np.random.default_rng(1).integers(0, 255, (120, 100), dtype=np.uint8)
+    ok, tiff = cv2.imencodemulti(".tif", pages)
+    data = bytearray(tiff.tobytes())
+    order = "<" if data[:2] == b"II" else ">"
+    ifd = struct.unpack(order + "I", data[4:8])[0]
+    link = ifd + 2 + 12 * struct.unpack(order + "H", data[ifd : ifd + 2])[0]
+    ifd = struct.unpack(order + "I", data[link : link + 4])[0]  # page 2's directory
+    entries = struct.unpack(order + "H", data[ifd : ifd + 2])[0]
+    tags = {struct.unpack(order + "H", data[ifd + 2 + 12 * k : ifd + 4 + 12 * k])[0]: ifd + 2 + 12 * k
+            for k in range(entries)}
+    count, value = struct.unpack(order + "I", data[tags[273] + 4 : tags[273] + 8])[0], tags[273] + 8
+    first_strip = struct.unpack(order + "I", data[value : value + 4])[0]
+    if count > 1:  # the value is a pointer to the list of strip offsets
+        first_strip = struct.unpack(order + "I", data[first_strip : first_strip + 4])[0]
+    data[first_strip + 100 : first_strip + 300] = bytes(200)  # page 2's LZW data, broken
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "scan.tif").write_bytes(bytes(data))
+    result = subprocess.run([sys.executable, "-m", "fcn8_ocr", "segment", str(tmp_path / "in"),
+                             "--out", str(tmp_path / "out"), "--model", str(rule_model), "--quiet"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1, result.stderr  # libtiff's own lines are not shown
+    assert "scan.tif: damaged TIFF: page 2 of 3 does not decode cleanly" in result.stderr
+    names = [json.loads(x)["name"] for x in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert names == ["scan_p001", "scan_p003"]
