@@ -116,8 +116,9 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, rule_model):
     pages = tmp_path / "pages"
     pages.mkdir()
     page = np.full((3000, 2400), 235, np.uint8)
-    for k in range(40):
-        cv2.imwrite(str(pages / f"p{k:02d}.png"), page)
+    cv2.randu(page[::40], 0, 255)  # ink on every tile: no tile is skipped as blank
+    for k in range(120):  # far longer than the wait below, even on a loaded machine
+        cv2.imwrite(str(pages / f"p{k:03d}.png"), page)
     proc = subprocess.Popen([sys.executable, "-m", "fcn8_ocr", "segment", str(pages), "--out",
                              str(tmp_path / "out"), "--model", str(rule_model), "--quiet"],
                             stderr=subprocess.PIPE, text=True)
@@ -130,8 +131,9 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, rule_model):
         subprocess.run(["sleep", "0.1"])
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, stderr
     assert "--resume" in stderr and "Aborted!" not in stderr
+    assert len(results.read_text().splitlines()) < 120  # it was stopped, not finished
 
 
 def test_page_names_are_unique_across_the_batch(tmp_path, rule_model):
