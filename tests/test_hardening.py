@@ -121,7 +121,9 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, rule_model):
         cv2.imwrite(str(pages / f"p{k:03d}.png"), page)
     proc = subprocess.Popen([sys.executable, "-m", "fcn8_ocr", "segment", str(pages), "--out",
                              str(tmp_path / "out"), "--model", str(rule_model), "--quiet"],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # a shell's background job ignores SIGINT; a user's Ctrl-C does not
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     results = tmp_path / "out" / "results.jsonl"
     for _ in range(600):  # wait until the run is under way
         if results.exists() and results.stat().st_size:
