@@ -240,6 +240,12 @@ def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | 
               help="Folder with M2NIST combined.npy + segmented.npy to mix in.")
 @click.option("--folder", "folders", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Folder of images/ + labels/ to mix in (repeatable).")
+@click.option("--select-by", type=click.Choice(["iou", "field-strings"]), default=TRAIN.select_by,
+              show_default=True,
+              help="What best.keras and early stopping follow: validation mean digit IoU, or "
+                   "string accuracy of synthetic val field crops read by the runner (centre models).")
+@click.option("--field-val", type=click.IntRange(min=1), default=TRAIN.field_val, show_default=True,
+              help="Field crops read each epoch for --select-by field-strings.")
 @click.option("--strategy", type=click.Choice(["default", "mirrored", "multi-worker"]),
               default=TRAIN.strategy, show_default=True, help="tf.distribute strategy.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch.")

@@ -78,6 +78,8 @@ class TrainConfig:
     m2nist: str | None = None
     folders: list[str] = field(default_factory=list)
     strategy: str = "default"
+    select_by: str = "iou"           # checkpoints and early stopping: "iou" or "field-strings"
+    field_val: int = 200             # synthetic val field crops read for "field-strings"
 
 
 @dataclass

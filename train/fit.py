@@ -29,6 +29,8 @@ from .data import (
 )
 from .model import build_fcn8
 from .pen import european_forms
+from .selection import LOG_KEY as FIELD_STRINGS
+from .selection import FieldStrings
 from .sources import SPLIT_SEED, load_digits, split_digits
 from .warm_start import load_onnx_weights
 
@@ -126,6 +128,15 @@ def compile_model(model: keras.Model, learning_rate: float, decay_steps: int,
 def iou_key(config: TrainConfig) -> str:
     """The name Keras logs the digit IoU metric under."""
     return "probabilities_digit_iou" if config.centres else "digit_iou"
+
+
+def selection_key(config: TrainConfig) -> str:
+    """The logged figure `best.keras` and early stopping follow (higher is better)."""
+    if config.select_by == "field-strings":
+        return FIELD_STRINGS
+    if config.select_by != "iou":
+        raise ValueError(f"select_by {config.select_by!r}: use iou or field-strings")
+    return f"val_{iou_key(config)}"
 
 
 def _strategy(name: str) -> tf.distribute.Strategy:
@@ -227,13 +238,16 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
                 "segmentation_loss": loss, "centre_loss": centre_loss, "size_loss": size_loss})
             initial_epoch = _logged_epochs(out / "log.csv")
 
+    monitor = selection_key(config)
+    selection = ([FieldStrings(val_digits, config.field_val, config.seed + 2)]
+                 if monitor == FIELD_STRINGS else [])
     callbacks = [
+        *selection,  # first: it adds the figure the callbacks below read
         keras.callbacks.BackupAndRestore(str(out / "backup")),
         keras.callbacks.ModelCheckpoint(str(out / "last.keras")),
-        keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor=f"val_{iou_key(config)}",
+        keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor=monitor,
                                         mode="max", save_best_only=True),
-        keras.callbacks.EarlyStopping(monitor=f"val_{iou_key(config)}", mode="max",
-                                      patience=config.patience),
+        keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=config.patience),
         keras.callbacks.CSVLogger(str(out / "log.csv"), append=True),
         *(callbacks or []),
     ]

@@ -27,8 +27,9 @@ from .data import MODEL_DIGIT_HEIGHT
 class KerasPredictor:
     """uint8 (N, H, W) -> the contract's outputs, with `model.predict` and numpy."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.model = keras.models.load_model(path, compile=False)
+    def __init__(self, path: str | Path, model: keras.Model | None = None) -> None:
+        """The checkpoint at `path`, or `model` as it is in memory (named `path`)."""
+        self.model = model if model is not None else keras.models.load_model(path, compile=False)
         meta_path = Path(path).with_name("training.json")
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
         self.digit_height = float(meta.get("digit_height", MODEL_DIGIT_HEIGHT))
