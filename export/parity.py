@@ -25,7 +25,6 @@ def parity_inputs(seed: int = 0, count: int = 4, size: tuple[int, int] = (128, 1
     return np.stack(tiles)[..., None]
 
 
-
 class ParityError(Exception):
     """The exported model does not reproduce the Keras model."""
 

@@ -202,7 +202,7 @@ def opencv_errors() -> Iterator[list[str]]:
                     print(line, file=sys.stderr)
 
 
-def _decode_tiff(path: Path, buf: np.ndarray, flags: int) -> tuple[list[np.ndarray], dict[int, str]]:
+def _decode_tiff(buf: np.ndarray, flags: int) -> tuple[list[np.ndarray], dict[int, str]]:
     """Every page of a TIFF, and {page number: libtiff's complaint} for the pages that do
     not decode cleanly (libtiff still returns their garbage pixels)."""
     with opencv_errors() as errors:
@@ -220,15 +220,25 @@ def _decode_tiff(path: Path, buf: np.ndarray, flags: int) -> tuple[list[np.ndarr
     return pages, damaged
 
 
-def _decode(path: Path, data: bytes) -> list[np.ndarray]:
+def _decode(path: Path, data: bytes) -> tuple[list[np.ndarray], dict[int, str]]:
+    """The decoded pages, and the TIFF pages that did not decode cleanly (`_decode_tiff`)."""
     buf = np.frombuffer(data, np.uint8)
     flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR  # EXIF orientation is applied
+    if path.suffix.lower() in (".tif", ".tiff"):
+        return _decode_tiff(buf, flags)
     if _has_alpha(data):
         raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
         if raw is not None and raw.ndim == 3 and raw.shape[2] == 4:
-            return [_flatten_alpha(raw)]
+            return [_flatten_alpha(raw)], {}
     image = cv2.imdecode(buf, flags)
-    return [] if image is None else [image]
+    return ([] if image is None else [image]), {}
+
+
+def _check_size(name: Path | str, image: np.ndarray) -> None:
+    """Raise InputError for a page under 8 px a side or over the pixel limit."""
+    h, w = image.shape[:2]
+    if h * w > MAX_PIXELS or min(h, w) < 8:
+        raise InputError(name, f"unusable dimensions {w}x{h}")
 
 
 def _has_alpha(data: bytes) -> bool:
@@ -328,13 +338,8 @@ def read_pages(source: Source, dpi: float = 300.0) -> Iterator[Page]:
     size_in_header = header_size(data)
     if size_in_header and size_in_header[0] * size_in_header[1] > MAX_PIXELS:
         raise InputError(path, "unusable dimensions {}x{} (from the file header)".format(*size_in_header))
-    damaged: dict[int, str] = {}
     try:
-        if suffix in (".tif", ".tiff"):
-            images, damaged = _decode_tiff(path, np.frombuffer(data, np.uint8),
-                                           cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
-        else:
-            images = _decode(path, data)
+        images, damaged = _decode(path, data)
     except cv2.error as exc:
         raise InputError(path, f"cannot decode image ({str(exc).strip().splitlines()[-1]})") from exc
     if not images:
@@ -348,9 +353,7 @@ def read_pages(source: Source, dpi: float = 300.0) -> Iterator[Page]:
         raise InputError(path, f"damaged TIFF: {damaged[0]}")
     many = len(images) > 1
     for n, image in enumerate(images, 1):
-        h, w = image.shape[:2]
-        if h * w > MAX_PIXELS or min(h, w) < 8:
-            raise InputError(path, f"unusable dimensions {w}x{h}")
+        _check_size(path, image)
         if n not in damaged:
             yield Page(path, f"{source.name}_p{n:03d}" if many else source.name, n, image)
     if damaged:  # after the good pages: they are segmented, the damaged ones reported
@@ -368,9 +371,7 @@ def page_from_array(image: np.ndarray, name: str = "array") -> Page:
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 2, 3, 4)):
         raise InputError(name, f"unusable array shape {image.shape}: use (H, W) or "
                                "(H, W, 1-4 channels)")
-    h, w = image.shape[:2]
-    if h * w > MAX_PIXELS or min(h, w) < 8:
-        raise InputError(name, f"unusable dimensions {w}x{h}")
+    _check_size(name, image)
     if image.dtype.kind == "f":
         if not np.isfinite(image).all():
             raise InputError(name, "the array holds NaN or infinite values")

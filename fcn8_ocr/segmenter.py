@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -37,16 +38,26 @@ from .write import overlay, page_record, write_png, write_pngs
 Input = str | Path | np.ndarray
 
 
-@dataclass
 class Result:
     """The digits of one page. `regions` are in reading order, boxes and masks in page
     pixels (a region's `mask` covers its `box`)."""
 
-    page: Page
-    regions: list[Region]
-    lines: list[dict]  # per line: {"line", "text", "strings"}
-    pad: int
-    _pipeline: PageResult
+    def __init__(self, result: PageResult, pad: int) -> None:
+        self._result = result
+        self.pad = pad
+
+    @property
+    def page(self) -> Page:
+        return self._result.page
+
+    @property
+    def regions(self) -> list[Region]:
+        return self._result.regions
+
+    @property
+    def lines(self) -> list[dict]:
+        """Per line: {"line", "text", "strings"}."""
+        return self._result.lines
 
     @property
     def strings(self) -> list[list[str]]:
@@ -58,27 +69,31 @@ class Result:
         """Every digit string of the page, lines joined by newlines."""
         return "\n".join(line["text"] for line in self.lines)
 
+    @cached_property
+    def _record(self) -> tuple[dict, list[tuple[str, np.ndarray]]]:
+        return page_record(self._result, self.pad)
+
     def mask(self) -> np.ndarray:
         """Page-size class-id map (0-9 digits, 10 background)."""
         return page_mask(self.page.image.shape[:2], self.regions, BACKGROUND)
 
     def crops(self) -> list[np.ndarray]:
         """Each region's crop of the page (grown by `pad` pixels), in reading order."""
-        return [pixels for _, pixels in page_record(self._pipeline, self.pad)[1]]
+        return [pixels for _, pixels in self._record[1]]
 
     def to_json(self) -> dict:
         """The page's record, as `fcn8-ocr segment` writes it to results.jsonl."""
-        return json.loads(json.dumps(page_record(self._pipeline, self.pad)[0]))
+        return json.loads(json.dumps(self._record[0]))
 
     def save_crops(self, out: str | Path) -> list[Path]:
         """Write crops/<digit>/<page>_<n>.png under `out` (the CLI's layout); their paths."""
-        crops = [(Path(out) / rel, pixels) for rel, pixels in page_record(self._pipeline, self.pad)[1]]
+        crops = [(Path(out) / rel, pixels) for rel, pixels in self._record[1]]
         write_pngs(crops)
         return [path for path, _ in crops]
 
     def save_overlay(self, path: str | Path) -> Path:
         """Write the page with each digit tinted, boxed and labelled (PNG)."""
-        write_png(Path(path), overlay(self.page.image, self._pipeline))
+        write_png(Path(path), overlay(self.page.image, self._result))
         return Path(path)
 
 
@@ -104,7 +119,7 @@ class Segmenter:
     def __call__(self, source: Input | Iterable[Input]) -> list[Result]:
         pages = [page for item in _items(source) for page in _pages(item)]
         results = segment_pages(pages, self.predictor, self.predictor.info, self.options)
-        return [Result(r.page, r.regions, r.lines, self.pad, r) for r in results]
+        return [Result(r, self.pad) for r in results]
 
 
 def _items(source: Input | Iterable[Input]) -> list[Input]:

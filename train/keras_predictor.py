@@ -27,15 +27,17 @@ from .data import MODEL_DIGIT_HEIGHT
 class KerasPredictor:
     """uint8 (N, H, W) -> the contract's outputs, with `model.predict` and numpy."""
 
-    def __init__(self, path: str | Path, model: keras.Model | None = None) -> None:
-        """The checkpoint at `path`, or `model` as it is in memory (named `path`)."""
-        self.model = model if model is not None else keras.models.load_model(path, compile=False)
-        meta_path = Path(path).with_name("training.json")
-        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    def __init__(self, path: str | Path | None, model: keras.Model | None = None) -> None:
+        """The checkpoint at `path` (with the training.json beside it), or, with no path,
+        `model` as it is in memory."""
+        self.model = model if path is None else keras.models.load_model(path, compile=False)
+        meta_path = Path(path).with_name("training.json") if path is not None else None
+        meta = json.loads(meta_path.read_text()) if meta_path and meta_path.is_file() else {}
         self.digit_height = float(meta.get("digit_height", MODEL_DIGIT_HEIGHT))
         self.centres = isinstance(self.model.output, dict)
         outputs = REQUIRED_OUTPUTS + (INSTANCE_OUTPUTS if self.centres else ())
-        self.info = model_info(contract_metadata(self.digit_height, meta), outputs, str(path))
+        self.info = model_info(contract_metadata(self.digit_height, meta), outputs,
+                               str(path or "in-memory Keras model"))
 
     def __call__(self, batch: np.ndarray, release_memory: bool = False) -> dict[str, np.ndarray]:
         predicted = self.model.predict(batch[..., None].astype(np.float32), verbose=0)

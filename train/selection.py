@@ -21,7 +21,7 @@ from fcn8_ocr.scoring import StringScore
 
 from .keras_predictor import KerasPredictor
 from .sources import Digits
-from .synthesize import whole_field
+from .synthesize import field_label, whole_field
 
 LOG_KEY = "val_field_strings"
 FIELD_SIZE = (204, 138)  # width, height: the size of a real register crop
@@ -35,7 +35,7 @@ def field_crops(digits: Digits, count: int, seed: int) -> tuple[list[Page], list
     for n in range(count):
         image, _, centres = whole_field(rng, digits, FIELD_SIZE, FIELD_DIGIT_HEIGHT)
         pages.append(Page(Path(f"field_{n:04d}"), f"field_{n:04d}", 1, image))
-        truths.append("".join(str(c[3]) for c in sorted(centres, key=lambda c: c[1])))
+        truths.append(field_label(centres))
     return pages, truths
 
 
@@ -58,5 +58,5 @@ class FieldStrings(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:
-            predictor = KerasPredictor("in-memory.keras", self.model)
+            predictor = KerasPredictor(None, self.model)
             logs[LOG_KEY] = string_accuracy(predictor, self.pages, self.truths)

@@ -19,6 +19,11 @@ from .synth import document_page, m2nist_sample
 KINDS = ("m2nist", "m2nist-overlap", "document", "field")
 
 
+def field_label(centres: list) -> str:
+    """A field's string label: its digits left to right."""
+    return "".join(str(c[3]) for c in sorted(centres, key=lambda c: c[1]))
+
+
 def whole_field(rng: np.random.Generator, digits, size: tuple[int, int],
                 digit_height: tuple[float, float]) -> tuple:
     """A field crop (`register_field`) whose digits all lie inside it, none cut at an edge,
@@ -63,8 +68,7 @@ def write_synthetic(kind: str, count: int, out: str | Path, seed: int = SYNTH.se
         else:
             if kind == "field":
                 image, labels, centres = whole_field(rng, digits, size, digit_height)
-                strings.append((f"images/{stem}.jpg",
-                                "".join(str(c[3]) for c in sorted(centres, key=lambda c: c[1]))))
+                strings.append((f"images/{stem}.jpg", field_label(centres)))
             else:
                 image, labels = document_page(rng, digits, size[1], size[0], digit_height)
             ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
