@@ -246,6 +246,9 @@ def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | 
                    "string accuracy of synthetic val field crops read by the runner (centre models).")
 @click.option("--field-val", type=click.IntRange(min=1), default=TRAIN.field_val, show_default=True,
               help="Field crops read each epoch for --select-by field-strings.")
+@click.option("--ema", type=click.FloatRange(0.0, 1.0, max_open=True), default=TRAIN.ema,
+              help="Validate and checkpoint an exponential moving average of the weights "
+                   "with this momentum per step (e.g. 0.998), not the last step's weights.")
 @click.option("--strategy", type=click.Choice(["default", "mirrored", "multi-worker"]),
               default=TRAIN.strategy, show_default=True, help="tf.distribute strategy.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch.")

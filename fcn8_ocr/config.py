@@ -80,6 +80,7 @@ class TrainConfig:
     strategy: str = "default"
     select_by: str = "iou"           # checkpoints and early stopping: "iou" or "field-strings"
     field_val: int = 200             # synthetic val field crops read for "field-strings"
+    ema: float | None = None         # momentum of an exponential moving average of the weights
 
 
 @dataclass

@@ -26,6 +26,7 @@ _FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_T
 _PRINTED = ("Trykt for Kirkens", "No.", "Anm.", "Dato", "Total", "Kr.", "Sum", "Nr", "Aar",
             "Folio", "Side", "Amount", "Date", "Ref", "Trykt for Kirkens Korsh.", "Fol.", "Pag.")
 FAINT = 0.2  # share of fields written in pencil or faded ink
+TOUCHING = 0.5  # share of numbers whose digits touch (half of them joined by hairlines)
 
 
 def _blend(canvas: np.ndarray, alpha: np.ndarray, ink: float, y: int, x: int) -> tuple | None:
@@ -137,6 +138,28 @@ def _stamp(rng: np.random.Generator, canvas: np.ndarray, height: float) -> None:
     canvas += layer.astype(np.float32) / 255.0 * rng.uniform(0.3, 0.7) * (rng.uniform(60, 160) - canvas)
 
 
+def _ink_end(alpha: np.ndarray, top: int, left: int, first: bool) -> tuple[int, int] | None:
+    """(y, x) in canvas pixels of a digit's leftmost (`first`) or rightmost ink in its lower half."""
+    lower = alpha[alpha.shape[0] // 2 :] >= 0.5
+    ys, xs = np.nonzero(lower)
+    if len(xs) == 0:
+        return None
+    k = int(np.argmin(xs) if first else np.argmax(xs))
+    return top + alpha.shape[0] // 2 + int(ys[k]), left + int(xs[k])
+
+
+def _ligature(rng: np.random.Generator, canvas: np.ndarray, start: tuple[int, int] | None,
+              end: tuple[int, int] | None, pen: float, ink: float) -> None:
+    """A thin connecting stroke between two digits (background: it is neither digit)."""
+    if start is None or end is None:
+        return
+    layer = np.zeros_like(canvas)
+    middle = ((start[1] + end[1]) // 2, max(start[0], end[0]) + int(rng.uniform(0, 0.1) * pen * 10))
+    cv2.polylines(layer, [np.array([start[::-1], middle, end[::-1]], np.int32)], False, 1.0,
+                  max(1, int(round(pen * rng.uniform(0.5, 0.9)))), cv2.LINE_AA)
+    canvas += layer * (ink - canvas)
+
+
 def draw_number(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarray,
                 digits: Digits, x: float, baseline: float, height: float, ink: float,
                 count: int, centres: list[Centre], pen_share: float = 0.85) -> tuple[float, float]:
@@ -145,8 +168,10 @@ def draw_number(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarray
     Digit pixels (coverage >= 0.5) are labelled with their class; each digit's centre and
     height go to `centres`.
     """
-    touching = rng.random() < 0.35
+    touching = rng.random() < TOUCHING
+    joined = touching and rng.random() < 0.5
     pen = rng.uniform(0.05, 0.13) * height
+    previous_end = None
     for _ in range(count):
         i = int(rng.integers(len(digits)))
         dh = height * rng.uniform(0.85, 1.12)
@@ -156,12 +181,15 @@ def draw_number(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarray
             alpha = digit_alpha(rng, digits.images[i], dh)
         ah, aw = alpha.shape
         top = int(baseline - ah + rng.normal(0, height * 0.05))
+        if joined and previous_end is not None:  # cursive: a hairline from the last digit
+            _ligature(rng, canvas, previous_end, _ink_end(alpha, top, int(x), first=True), pen, ink)
         window = _blend(canvas, alpha, ink + rng.normal(0, 4), top, int(x))
         if window is not None:
             ys, xs, a = window
             labels[ys, xs][a >= 0.5] = digits.labels[i]
         centres.extend(ink_centres(alpha >= 0.5, top, int(x), digits.labels[i]))
-        gap = rng.uniform(-0.3, 0.0) if touching else rng.uniform(-0.05, 0.5)
+        previous_end = _ink_end(alpha, top, int(x), first=False)
+        gap = rng.uniform(-0.35, 0.02) if touching else rng.uniform(-0.05, 0.5)
         x += aw + gap * height
     return x, pen
 

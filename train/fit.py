@@ -112,16 +112,18 @@ def digit_iou_metric() -> keras.metrics.Metric:
 
 
 def compile_model(model: keras.Model, learning_rate: float, decay_steps: int,
-                  contested_weight: float = 0.0) -> None:
+                  contested_weight: float = 0.0, ema: float | None = None) -> None:
+    """Adam with cosine decay (and, with `ema`, a moving average of the weights)."""
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.05)
     segmentation = make_loss(contested_weight)
+    optimizer = keras.optimizers.Adam(schedule, use_ema=ema is not None, ema_momentum=ema or 0.99)
     if isinstance(model.output, dict):
-        model.compile(optimizer=keras.optimizers.Adam(schedule),
+        model.compile(optimizer=optimizer,
                       loss={"probabilities": segmentation, "centres": centre_loss,
                             "sizes": size_loss},
                       loss_weights=LOSS_WEIGHTS, metrics={"probabilities": [digit_iou_metric()]})
     else:
-        model.compile(optimizer=keras.optimizers.Adam(schedule), loss=segmentation,
+        model.compile(optimizer=optimizer, loss=segmentation,
                       metrics=[digit_iou_metric()])
 
 
@@ -231,7 +233,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
         if config.init_from and not resume:
             load_onnx_weights(model, config.init_from)
         compile_model(model, config.learning_rate, config.epochs * config.steps_per_epoch,
-                      config.contested_weight)
+                      config.contested_weight, config.ema)
         if resume and not (out / "backup").exists() and (out / "last.keras").exists():
             loss = make_loss(config.contested_weight)
             model = keras.models.load_model(out / "last.keras", custom_objects={
@@ -241,8 +243,12 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
     monitor = selection_key(config)
     selection = ([FieldStrings(val_digits, config.field_val, config.seed + 2)]
                  if monitor == FIELD_STRINGS else [])
+    # the moving average is in the model from validation to the epoch's end: it is what is
+    # scored, selected and saved (and what a resumed run goes on from)
+    averaging = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema else []
     callbacks = [
-        *selection,  # first: it adds the figure the callbacks below read
+        *averaging,
+        *selection,  # next: it adds the figure the callbacks below read
         keras.callbacks.BackupAndRestore(str(out / "backup")),
         keras.callbacks.ModelCheckpoint(str(out / "last.keras")),
         keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor=monitor,
