@@ -29,6 +29,11 @@ centre_threshold_option = click.option(
     help="Models with digit centres: peaks of the centre map at least this high are digits "
          "(default: the runner's, see docs/onnx.md).")
 
+keep_cut_option = click.option(
+    "--keep-cut-digits", "keep_cut", is_flag=True,
+    help="Keep digits whose ink reaches the page's edge (by default they are dropped: the "
+         "scan or crop cut through them, e.g. the next column's number in a field crop).")
+
 ink_level_option = click.option(
     "--ink-level", type=click.IntRange(1, 255), default=OPTIONS.ink_level, show_default=True,
     help="Stroke pixels: at least this bright once the paper is removed and ink stretched to "
@@ -97,6 +102,7 @@ def main() -> None:
 @click.option("--no-refine", is_flag=True, help="Keep the model's masks; do not cut them to the ink.")
 @ink_level_option
 @centre_threshold_option
+@keep_cut_option
 @click.option("--resume", is_flag=True, help="Skip pages already complete in results.jsonl.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default=JOB.engine, show_default=True,
               help="local processes, or a Ray cluster (the [ray] extra).")
@@ -109,7 +115,8 @@ def main() -> None:
 def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str, threads: int,
             workers: int, batch_size: int, tile: int, digit_height: float | None, pad: int,
             labels: Path | None, dpi: float, save_masks: bool, save_overlay: bool,
-            no_refine: bool, ink_level: int, centre_threshold: float | None, resume: bool,
+            no_refine: bool, ink_level: int, centre_threshold: float | None, keep_cut: bool,
+            resume: bool,
             engine: str, address: str | None, num_actors: int, ray_batch_size: int,
             quiet: bool) -> None:
     """Segment INPUTS (files, folders, globs) and write digit crops under --out."""
@@ -132,7 +139,7 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_MODEL)
     options = Options(digit_height=digit_height, tile=tile, batch_size=batch_size,
-                      refine=not no_refine, ink_level=ink_level,
+                      refine=not no_refine, ink_level=ink_level, keep_cut=keep_cut,
                       **({"centre_threshold": centre_threshold} if centre_threshold else {}))
     config = JobConfig(inputs=list(inputs), out=out, model=model, provider=provider,
                        threads=threads, workers=workers, options=options, labels=labels, pad=pad,
@@ -277,11 +284,12 @@ def train(resume: bool, quiet: bool, **kwargs: object) -> None:
 @click.option("--no-refine", is_flag=True, help="Score the model's masks without ink refinement.")
 @ink_level_option
 @centre_threshold_option
+@keep_cut_option
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Evaluate the first N images only.")
 def evaluate(model: str, data: str, out: Path | None, digit_height: float | None,
              no_refine: bool, ink_level: int, centre_threshold: float | None,
-             limit: int | None) -> None:
+             keep_cut: bool, limit: int | None) -> None:
     """Score a model on labelled data: IoU/Dice (masks), string and count accuracy and CER
     (labels.csv), recall/precision/class and string accuracy (COCO digit boxes)."""
     if model.endswith(".keras"):
@@ -294,6 +302,7 @@ def evaluate(model: str, data: str, out: Path | None, digit_height: float | None
     from .scoring import format_strings
 
     options = Options(digit_height=digit_height, refine=not no_refine, ink_level=ink_level,
+                      keep_cut=keep_cut,
                       **({"centre_threshold": centre_threshold} if centre_threshold else {}))
     try:
         report = run_evaluation(model, data, out, options, limit)

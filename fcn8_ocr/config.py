@@ -23,6 +23,7 @@ class Options:
     ink_level: int = INK_LEVEL         # stroke pixels: this bright once paper is removed
     min_area: float = 0.04             # x digit_height**2
     centre_threshold: float = 0.25     # centre-map peaks at least this high are digits
+    keep_cut: bool = False             # keep digits the page's edge cuts through
 
 
 @dataclass(kw_only=True)

@@ -21,10 +21,12 @@ from .read import Page
 from .regions import (
     Centre,
     Region,
+    cut_by_edge,
     digit_strings,
     extract_instances,
     extract_regions,
     find_centres,
+    order_regions,
 )
 from .tile import cut, plan_tiles
 
@@ -202,6 +204,9 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
             found = extract_regions(out[LABELS], out[SCORES], info.digit_height,
                                     info.background_id, options.min_area)
         regions = [r for r in (_to_page(f, grey, norm, options) for f in found) if r]
+        whole = [r for r in regions if options.keep_cut or not cut_by_edge(r, grey.shape)]
+        if len(whole) < len(regions):
+            regions = order_regions(whole)
         mask = page_mask(grey.shape, regions, info.background_id) if want_mask else None
         results.append(PageResult(page, norm, regions, digit_strings(regions), mask))
     return results

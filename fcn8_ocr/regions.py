@@ -154,6 +154,14 @@ def extract_instances(labels: np.ndarray, scores: np.ndarray, centres: list[Cent
     return order_regions(regions)
 
 
+def cut_by_edge(region: Region, shape: tuple[int, int]) -> bool:
+    """Whether the region's ink reaches the edge of a page of `shape` (h, w): a digit the
+    crop or scan cut through (the next column's number in a field crop), which no
+    recognizer can read whole."""
+    x, y, w, h = region.box
+    return x <= 0 or y <= 0 or x + w >= shape[1] or y + h >= shape[0]
+
+
 def _vertical_overlap(a: Region, b: Region) -> float:
     top, bottom = max(a.box[1], b.box[1]), min(a.box[1] + a.box[3], b.box[1] + b.box[3])
     return max(0, bottom - top) / max(1, min(a.box[3], b.box[3]))

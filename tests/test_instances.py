@@ -14,11 +14,11 @@ from fcn8_ocr.regions import extract_instances, find_centres
 BG = 10
 
 
-def regions_of(model, page: np.ndarray):
+def regions_of(model, page: np.ndarray, keep_cut: bool = False):
     segmenter = OnnxModel(model)
     assert segmenter.info.instances
     result = segment_pages([Page("test.png", "p", 1, page)], segmenter, segmenter.info,
-                           Options(digit_height=24.0))[0]
+                           Options(digit_height=24.0, keep_cut=keep_cut))[0]
     return result.regions
 
 
@@ -62,6 +62,21 @@ def test_a_long_vertical_line_gives_no_region(centre_model, rule_model):
     result = segment_pages([Page("t", "p", 1, page)], segmenter, segmenter.info,
                            Options(digit_height=24.0))[0]
     assert len(result.regions) == 1
+
+
+def test_a_digit_cut_by_the_page_edge_is_dropped(centre_model):
+    """A field crop that cuts through the next column's number: only its own digit counts."""
+    page = paper()
+    blob(page, 80)
+    blob(page, 192)  # the next column's digit: the right edge cuts its last stroke
+    (whole,) = regions_of(centre_model, page)
+    assert abs(whole.box[0] + whole.box[2] / 2 - 80) <= 3 and (whole.line, whole.position) == (1, 1)
+    assert len(regions_of(centre_model, page, keep_cut=True)) == 2  # --keep-cut-digits
+    page = paper()
+    blob(page, 80, cy=40)
+    blob(page, 120, cy=110)  # the row below, cut by the bottom edge
+    assert len(regions_of(centre_model, page)) == 1
+    assert len(regions_of(centre_model, page, keep_cut=True)) == 2
 
 
 def test_nearest_centre_splits_pixels_and_votes_the_class():

@@ -26,6 +26,7 @@ _FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_T
 _PRINTED = ("Trykt for Kirkens", "No.", "Anm.", "Dato", "Total", "Kr.", "Sum", "Nr", "Aar",
             "Folio", "Side", "Amount", "Date", "Ref", "Trykt for Kirkens Korsh.", "Fol.", "Pag.")
 FAINT = 0.2  # share of fields written in pencil or faded ink
+NEIGHBOURS = 0.3  # share of string-labelled crops that cut through the next column's digits
 TOUCHING = 0.5  # share of numbers whose digits touch (half of them joined by hairlines)
 
 
@@ -160,6 +161,26 @@ def _ligature(rng: np.random.Generator, canvas: np.ndarray, start: tuple[int, in
     canvas += layer * (ink - canvas)
 
 
+def _cut_neighbour(rng: np.random.Generator, canvas: np.ndarray, digits: Digits, height: float,
+                   ink: float, pen: float) -> None:
+    """A digit of the next column or row, cut by the crop's edge so that 20-70 % of it
+    shows: not the field's number (a string-labelled crop holds only its own number)."""
+    h, w = canvas.shape
+    i = int(rng.integers(len(digits)))
+    alpha = pen_digit(rng, digits.images[i], height * rng.uniform(0.85, 1.12),
+                      (pen / height * 0.8, pen / height * 1.2))
+    ah, aw = alpha.shape
+    side = rng.choice(["left", "right", "top", "bottom"], p=[0.2, 0.5, 0.15, 0.15])
+    shown = rng.uniform(0.2, 0.7)
+    if side in ("left", "right"):
+        y = int(rng.uniform(0.2, 0.8) * h - ah / 2)
+        x = int(aw * shown - aw) if side == "left" else int(w - aw * shown)
+    else:
+        x = int(rng.uniform(0.1, 0.8) * w)
+        y = int(ah * shown - ah) if side == "top" else int(h - ah * shown)
+    _blend(canvas, alpha, ink + rng.normal(0, 4), y, x)
+
+
 def draw_number(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarray,
                 digits: Digits, x: float, baseline: float, height: float, ink: float,
                 count: int, centres: list[Centre], pen_share: float = 0.85) -> tuple[float, float]:
@@ -238,6 +259,8 @@ def register_field(rng: np.random.Generator, digits: Digits, height: int, width:
         x = rng.uniform(-0.2, 0.75) * width
         baseline = rng.uniform(0.35, 1.1) * height
     end, pen = draw_number(rng, canvas, labels, digits, x, baseline, dh, ink, count, centres)
+    if whole and rng.random() < NEIGHBOURS:
+        _cut_neighbour(rng, canvas, digits, dh, ink, pen)
     marks = []
     if rng.random() < 0.35:
         marks.append(("underline", x - dh * rng.uniform(-0.2, 0.5), baseline + dh * rng.uniform(-0.15, 0.25)))

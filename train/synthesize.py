@@ -24,14 +24,20 @@ def field_label(centres: list) -> str:
     return "".join(str(c[3]) for c in sorted(centres, key=lambda c: c[1]))
 
 
+FRAME = 3
+
+
 def whole_field(rng: np.random.Generator, digits, size: tuple[int, int],
                 digit_height: tuple[float, float]) -> tuple:
     """A field crop (`register_field`) whose digits all lie inside it, none cut at an edge,
-    so its string label is what can be read (drawn again until so)."""
+    so its string label is what can be read (drawn again until so): no digit pixel lies in
+    the outer `FRAME` pixels, where the runner would take its ink for a digit cut by the edge."""
     width, height = size
+    f = FRAME
     while True:
         image, labels, centres = register_field(rng, digits, height, width, digit_height, whole=True)
-        border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+        border = np.concatenate([labels[:f].ravel(), labels[-f:].ravel(), labels[:, :f].ravel(),
+                                 labels[:, -f:].ravel()])
         inside = all(0.3 * h <= x <= width - 0.3 * h and 0.55 * h <= y <= height - 0.55 * h
                      for y, x, h, _ in centres)
         if centres and inside and (border == BACKGROUND).all():
