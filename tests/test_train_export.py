@@ -295,3 +295,24 @@ def test_checkpoints_can_follow_the_string_accuracy_of_field_crops(tmp_path: Pat
     assert again == max(logged)  # best.keras is the checkpoint with the best logged figure
     with pytest.raises(ValueError, match="select_by"):
         train(TrainConfig(out=str(tmp_path / "bad"), select_by="loss"), verbose=0)
+
+
+@pytest.mark.slow
+def test_ema_checkpoints_hold_the_moving_average(tiny_run: Path, tmp_path: Path):
+    """`--ema`: what is validated and saved each epoch is the moving average of the weights,
+    not the last step's. With a momentum near 1 the average stays where the first step
+    left it (Keras starts the average there)."""
+    import keras
+    from fcn8_ocr.train.fit import TrainConfig, train
+
+    start = keras.models.load_model(tiny_run / "best.keras", compile=False).get_weights()
+    runs = {}
+    for name, ema in (("raw", None), ("ema", 0.99999)):
+        config = TrainConfig(out=str(tmp_path / name), width=0.125, epochs=1, steps_per_epoch=8,
+                             batch_size=4, tile=64, val_tiles=8, learning_rate=3e-3, ema=ema,
+                             init_from=str(tiny_run / "best.keras"))
+        train(config, verbose=0)
+        saved = keras.models.load_model(tmp_path / name / "last.keras", compile=False).get_weights()
+        runs[name] = max(float(np.abs(a - b).max()) for a, b in zip(saved, start, strict=True))
+    assert runs["raw"] > 6e-3  # eight Adam steps of about 3e-3 each
+    assert runs["ema"] < runs["raw"] / 2
