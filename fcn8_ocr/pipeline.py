@@ -204,9 +204,10 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
             found = extract_regions(out[LABELS], out[SCORES], info.digit_height,
                                     info.background_id, options.min_area)
         regions = [r for r in (_to_page(f, grey, norm, options) for f in found) if r]
+        # the mask shows every digit pixel; crops and strings only digits the edge left whole
+        mask = page_mask(grey.shape, regions, info.background_id) if want_mask else None
         whole = [r for r in regions if options.keep_cut or not cut_by_edge(r, grey.shape)]
         if len(whole) < len(regions):
             regions = order_regions(whole)
-        mask = page_mask(grey.shape, regions, info.background_id) if want_mask else None
         results.append(PageResult(page, norm, regions, digit_strings(regions), mask))
     return results

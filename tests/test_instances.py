@@ -72,6 +72,10 @@ def test_a_digit_cut_by_the_page_edge_is_dropped(centre_model):
     (whole,) = regions_of(centre_model, page)
     assert abs(whole.box[0] + whole.box[2] / 2 - 80) <= 3 and (whole.line, whole.position) == (1, 1)
     assert len(regions_of(centre_model, page, keep_cut=True)) == 2  # --keep-cut-digits
+    segmenter = OnnxModel(centre_model)
+    (result,) = segment_pages([Page("t", "p", 1, page)], segmenter, segmenter.info,
+                              Options(digit_height=24.0), want_mask=True)
+    assert (result.mask[50:70, 195:] == 3).any()  # the mask still shows its ink
     page = paper()
     blob(page, 80, cy=40)
     blob(page, 120, cy=110)  # the row below, cut by the bottom edge
