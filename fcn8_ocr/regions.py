@@ -85,6 +85,7 @@ class Centre:
 
 
 SAME_DIGIT = (0.35, 0.8)
+SLANT = 0.3  # across offsets are measured along a hand leaning this much (dx per dy)
 
 
 def find_centres(heat: np.ndarray, sizes: np.ndarray, digit_height: float,
@@ -101,7 +102,7 @@ def find_centres(heat: np.ndarray, sizes: np.ndarray, digit_height: float,
     keep = np.zeros(len(ys), bool)
     for i in range(len(ys)):  # strongest first; numpy over the peaks kept so far
         kx, ky = xs[keep], ys[keep]
-        dx = (kx - xs[i]) / (SAME_DIGIT[0] * size[i])
+        dx = (kx - xs[i] + SLANT * (ky - ys[i])) / (SAME_DIGIT[0] * size[i])
         dy = (ky - ys[i]) / (SAME_DIGIT[1] * size[i])
         keep[i] = not np.any(dx * dx + dy * dy < 1)
     return [Centre(int(y), int(x), float(sz), float(heat[y, x]))

@@ -103,3 +103,16 @@ def test_centres_below_the_threshold_are_no_digits(threshold, expected):
     heat = np.zeros((40, 80), np.float32)
     heat[20, 20], heat[20, 60] = 0.9, 0.4
     assert len(find_centres(heat, np.full_like(heat, 24.0), 24.0, threshold)) == expected
+
+
+def test_the_top_and_bottom_of_a_slanted_digit_are_one_centre():
+    """Peaks offset along a right-leaning hand (the top to the right) are one digit; the
+    same offset leaning the other way, or side by side, are two."""
+    sizes = np.full((80, 80), 24.0, np.float32)
+    for (top_x, bottom_x), expected in (((44, 34), 1), ((34, 44), 2)):
+        heat = np.zeros((80, 80), np.float32)
+        heat[30, top_x], heat[40, bottom_x] = 0.9, 0.8
+        assert len(find_centres(heat, sizes, 24.0)) == expected
+    heat = np.zeros((80, 80), np.float32)
+    heat[40, 30], heat[40, 40] = 0.9, 0.8
+    assert len(find_centres(heat, sizes, 24.0)) == 2
