@@ -163,29 +163,29 @@ def cut_by_edge(region: Region, shape: tuple[int, int]) -> bool:
     return x <= 0 or y <= 0 or x + w >= shape[1] or y + h >= shape[0]
 
 
-def _vertical_overlap(a: Region, b: Region) -> float:
-    top, bottom = max(a.box[1], b.box[1]), min(a.box[1] + a.box[3], b.box[1] + b.box[3])
-    return max(0, bottom - top) / max(1, min(a.box[3], b.box[3]))
-
-
 def order_regions(regions: list[Region]) -> list[Region]:
     """Sort into reading order: lines top to bottom, left to right within a line.
 
     Lines are chained left to right: a region joins the line whose rightmost region
-    overlaps it most vertically (at least half the smaller height), so slightly skewed
-    lines stay whole.
+    overlaps it most vertically (at least half the smaller height; the later line on a
+    tie), so slightly skewed lines stay whole.
     """
     lines: list[list[Region]] = []
+    ends = np.zeros((len(regions), 2), np.int64)  # top, bottom of each line's rightmost region
     for region in sorted(regions, key=lambda r: (r.box[0], r.box[1])):
-        best, best_overlap = None, 0.5
-        for line in lines:
-            overlap = _vertical_overlap(line[-1], region)
-            if overlap >= best_overlap:
-                best, best_overlap = line, overlap
-        if best is None:
-            lines.append([region])
-        else:
-            best.append(region)
+        top, bottom = region.box[1], region.box[1] + region.box[3]
+        n = len(lines)
+        if n:
+            t, b = ends[:n, 0], ends[:n, 1]
+            overlap = (np.maximum(0, np.minimum(bottom, b) - np.maximum(top, t))
+                       / np.maximum(1, np.minimum(bottom - top, b - t)))
+            k = n - 1 - int(np.argmax(overlap[::-1]))
+            if overlap[k] >= 0.5:
+                lines[k].append(region)
+                ends[k] = top, bottom
+                continue
+        lines.append([region])
+        ends[n] = top, bottom
     lines.sort(key=lambda line: (min(r.box[1] + r.box[3] / 2 for r in line), line[0].box[0]))
     ordered = []
     for n, line in enumerate(lines, 1):
