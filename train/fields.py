@@ -1,9 +1,11 @@
 """Field crops that look like real register and form scans, with pixel-exact labels.
 
-One handwritten number (1-5 digits, thin pen, often touching, underlined or followed by a
-period) on paper with what real scans carry around it: the scanner's black margin,
-column borders, ruled lines, printed words and numbers, pen marks that are not digits,
-bleed-through from the other side, guilloche security lines and stamps; then blur, noise
+One handwritten number (1-5 digits, thin pen, half the time touching, some joined by
+hairlines, underlined or followed by a period) on paper with what real scans carry
+around it: the scanner's black margin, column borders, ruled lines, printed words and
+numbers, pen marks that are not digits,
+bleed-through from the other side, guilloche security lines and stamps, and (in
+string-labelled crops) the next column's digits cut by the crop's edge; then blur, noise
 and JPEG. Everything but the digits is labelled background.
 """
 
@@ -155,7 +157,8 @@ def _ligature(rng: np.random.Generator, canvas: np.ndarray, start: tuple[int, in
     if start is None or end is None:
         return
     layer = np.zeros_like(canvas)
-    middle = ((start[1] + end[1]) // 2, max(start[0], end[0]) + int(rng.uniform(0, 0.1) * pen * 10))
+    sag = int(rng.uniform(0, 1) * pen)  # the hairline dips by up to a pen width
+    middle = ((start[1] + end[1]) // 2, max(start[0], end[0]) + sag)
     cv2.polylines(layer, [np.array([start[::-1], middle, end[::-1]], np.int32)], False, 1.0,
                   max(1, int(round(pen * rng.uniform(0.5, 0.9)))), cv2.LINE_AA)
     canvas += layer * (ink - canvas)
