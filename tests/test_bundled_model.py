@@ -99,4 +99,6 @@ def test_scale_estimate_on_a_field_crop_and_a_page(digits, kind, size, height):
     segmenter = OnnxModel()
     result = segment_pages([Page("t", kind, 1, image)], segmenter, segmenter.info, Options())[0]
     assert 0.8 <= result.norm.digit_height / truth <= 1.25
-    assert len(result.regions) >= 0.7 * len(centres)
+    h, w = image.shape[:2]  # digits the page's edge cuts through are no regions
+    whole = [c for c in centres if min(c[0], h - c[0], c[1], w - c[1]) > c[2] / 2]
+    assert len(result.regions) >= 0.7 * len(whole)
