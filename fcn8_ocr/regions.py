@@ -84,7 +84,7 @@ class Centre:
     heat: float
 
 
-SAME_DIGIT = (0.35, 0.8)
+SAME_DIGIT = (0.55, 0.8)
 SLANT = 0.3  # across offsets are measured along a hand leaning this much (dx per dy)
 
 

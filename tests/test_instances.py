@@ -26,21 +26,21 @@ def paper(h: int = 120, w: int = 200) -> np.ndarray:
     return np.full((h, w), 235, np.uint8)
 
 
-def blob(page: np.ndarray, cx: int, cy: int = 60) -> None:
+def blob(page: np.ndarray, cx: int, cy: int = 60, half_width: int = 7) -> None:
     """A solid digit-sized mark, 24 px tall (the model's digit height)."""
-    cv2.ellipse(page, (cx, cy), (7, 12), 0, 0, 360, 20, -1)
+    cv2.ellipse(page, (cx, cy), (half_width, 12), 0, 0, 360, 20, -1)
 
 
 def test_two_touching_digits_of_one_class_give_two_regions(centre_model):
     page = paper()
-    blob(page, 80)
-    blob(page, 95)  # the two marks touch: one connected component
+    blob(page, 80, half_width=9)
+    blob(page, 98, half_width=9)  # the two marks touch: one connected component
     n, _ = cv2.connectedComponents((page < 128).astype(np.uint8))
     assert n - 1 == 1
     regions = regions_of(centre_model, page)
     assert [r.digit for r in regions] == [3, 3]
     centres = sorted(r.box[0] + r.box[2] / 2 for r in regions)
-    assert abs(centres[0] - 80) <= 3 and abs(centres[1] - 95) <= 3  # split where they touch
+    assert abs(centres[0] - 80) <= 3 and abs(centres[1] - 98) <= 3  # split where they touch
 
 
 def test_a_broken_digit_gives_one_region(centre_model):
@@ -109,10 +109,10 @@ def test_the_top_and_bottom_of_a_slanted_digit_are_one_centre():
     """Peaks offset along a right-leaning hand (the top to the right) are one digit; the
     same offset leaning the other way, or side by side, are two."""
     sizes = np.full((80, 80), 24.0, np.float32)
-    for (top_x, bottom_x), expected in (((44, 34), 1), ((34, 44), 2)):
+    for (top_x, bottom_x), expected in (((46, 34), 1), ((34, 46), 2)):
         heat = np.zeros((80, 80), np.float32)
         heat[30, top_x], heat[40, bottom_x] = 0.9, 0.8
         assert len(find_centres(heat, sizes, 24.0)) == expected
     heat = np.zeros((80, 80), np.float32)
-    heat[40, 30], heat[40, 40] = 0.9, 0.8
+    heat[40, 30], heat[40, 46] = 0.9, 0.8
     assert len(find_centres(heat, sizes, 24.0)) == 2
