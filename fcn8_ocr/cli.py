@@ -116,9 +116,8 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
             workers: int, batch_size: int, tile: int, digit_height: float | None, pad: int,
             labels: Path | None, dpi: float, save_masks: bool, save_overlay: bool,
             no_refine: bool, ink_level: int, centre_threshold: float | None, keep_cut: bool,
-            resume: bool,
-            engine: str, address: str | None, num_actors: int, ray_batch_size: int,
-            quiet: bool) -> None:
+            resume: bool, engine: str, address: str | None, num_actors: int,
+            ray_batch_size: int, quiet: bool) -> None:
     """Segment INPUTS (files, folders, globs) and write digit crops under --out."""
     if engine == "ray" and _absent("ray"):
         from .engine_ray import RAY_HINT

@@ -206,8 +206,9 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
         regions = [r for r in (_to_page(f, grey, norm, options) for f in found) if r]
         # the mask shows every digit pixel; crops and strings only digits the edge left whole
         mask = page_mask(grey.shape, regions, info.background_id) if want_mask else None
-        whole = [r for r in regions if options.keep_cut or not cut_by_edge(r, grey.shape)]
-        if len(whole) < len(regions):
-            regions = order_regions(whole)
+        if not options.keep_cut:
+            whole = [r for r in regions if not cut_by_edge(r, grey.shape)]
+            if len(whole) < len(regions):  # a line may have been chained through a cut one
+                regions = order_regions(whole)
         results.append(PageResult(page, norm, regions, digit_strings(regions), mask))
     return results
