@@ -17,7 +17,7 @@ import numpy as np
 
 from fcn8_ocr.classes import BACKGROUND
 
-from .pen import MARKS, pen_digit, pen_mark
+from .pen import MARKS, SHEAR, pen_digit, pen_mark
 from .sources import Digits
 from .synth import digit_alpha, ink_centres
 
@@ -29,6 +29,7 @@ _PRINTED = ("Trykt for Kirkens", "No.", "Anm.", "Dato", "Total", "Kr.", "Sum", "
 FAINT = 0.2  # share of fields written in pencil or faded ink
 NEIGHBOURS = 0.3  # share of string-labelled crops that cut through the next column's digits
 TOUCHING = 0.5  # share of numbers whose digits touch (half of them joined by hairlines)
+TOUCHING_GAP, GAP = (-0.2, 0.02), (0.02, 0.45)  # space between strokes, in digit heights
 
 
 def _blend(canvas: np.ndarray, alpha: np.ndarray, ink: float, y: int, x: int) -> tuple | None:
@@ -194,14 +195,17 @@ def draw_number(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarray
     touching = rng.random() < TOUCHING
     joined = touching and rng.random() < 0.5
     pen = rng.uniform(0.05, 0.13) * height
+    slant = rng.uniform(*SHEAR)  # one hand: one slant for the whole number
     previous_end = None
     for _ in range(count):
         i = int(rng.integers(len(digits)))
         dh = height * rng.uniform(0.85, 1.12)
+        shear = float(np.clip(slant + rng.normal(0, 0.05), -0.7, 0.3))
         if rng.random() < pen_share:
-            alpha = pen_digit(rng, digits.images[i], dh, (pen / height * 0.8, pen / height * 1.2))
+            alpha = pen_digit(rng, digits.images[i], dh, (pen / height * 0.8, pen / height * 1.2),
+                              shear)
         else:
-            alpha = digit_alpha(rng, digits.images[i], dh)
+            alpha, shear = digit_alpha(rng, digits.images[i], dh), 0.0
         ah, aw = alpha.shape
         top = int(baseline - ah + rng.normal(0, height * 0.05))
         if joined and previous_end is not None:  # cursive: a hairline from the last digit
@@ -212,8 +216,10 @@ def draw_number(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarray
             labels[ys, xs][a >= 0.5] = digits.labels[i]
         centres.extend(ink_centres(alpha >= 0.5, top, int(x), digits.labels[i]))
         previous_end = _ink_end(alpha, top, int(x), first=False)
-        gap = rng.uniform(-0.35, 0.02) if touching else rng.uniform(-0.05, 0.5)
-        x += aw + gap * height
+        # the gap is between strokes: a slanted digit's box is wider by its lean, which
+        # the next digit's box overlaps
+        gap = rng.uniform(*TOUCHING_GAP) if touching else rng.uniform(*GAP)
+        x += aw - abs(shear) * ah + gap * height
     return x, pen
 
 

@@ -16,6 +16,7 @@ from skimage.morphology import skeletonize
 from .sources import Digits
 
 OVERSAMPLE = 4  # strokes are drawn at this multiple of the target size, then area-averaged
+SHEAR = (-0.6, 0.2)  # slant range, dx per dy; negative: the top leans right, as most hands write
 PEN_LIFT = 0.25  # share of digits whose stroke has a gap or two
 
 
@@ -47,11 +48,13 @@ def _stroke(rng: np.random.Generator, skeleton: np.ndarray, width: float) -> np.
 
 
 def pen_digit(rng: np.random.Generator, img28: np.ndarray, height: float,
-              width_ratio: tuple[float, float] = (0.05, 0.13)) -> np.ndarray:
+              width_ratio: tuple[float, float] = (0.05, 0.13),
+              shear: float | None = None) -> np.ndarray:
     """Ink coverage of one MNIST digit re-drawn `height` px tall with a thin pen.
 
-    The digit is slanted, rotated, stretched and elastically distorted at 4x size, thinned
-    to its skeleton and stroked with a pen `width_ratio` x height wide.
+    The digit is slanted (by `shear`, dx per dy, negative leaning right; random if not
+    given), rotated, stretched and elastically distorted at 4x size, thinned to its
+    skeleton and stroked with a pen `width_ratio` x height wide.
     """
     ys, xs = np.nonzero(img28 > 30)
     if len(ys) == 0:
@@ -61,7 +64,8 @@ def pen_digit(rng: np.random.Generator, img28: np.ndarray, height: float,
     big_h = height * OVERSAMPLE
     scale = big_h / h0
     sx, sy = scale * rng.uniform(0.75, 1.2), scale
-    shear = rng.uniform(-0.6, 0.2)  # negative: the top leans right, as most hands write
+    if shear is None:
+        shear = rng.uniform(*SHEAR)
     angle = math.radians(rng.uniform(-6, 6))
     c, s = math.cos(angle), math.sin(angle)
     lin = np.array([[c, -s], [s, c]]) @ np.array([[1, shear], [0, 1]]) @ np.diag([sx, sy])
