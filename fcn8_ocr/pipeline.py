@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -41,13 +41,22 @@ MAX_PASSES = 3
 
 @dataclass
 class PageResult:
-    """Regions of one page in page coordinates, and its page-size class map if asked."""
+    """Regions of one page in page coordinates, and its page-size class map if asked.
+
+    `cut`: digits the page's edge cuts through, left out of `regions` (and so of crops
+    and strings) but painted in the class map."""
 
     page: Page
     norm: Normalised
     regions: list[Region]
     lines: list[dict]
+    background: int
+    cut: list[Region] = field(default_factory=list)
     mask: np.ndarray | None = None
+
+    def class_map(self) -> np.ndarray:
+        """Page-size class-id map: every digit pixel found, cut digits included."""
+        return page_mask(self.page.image.shape[:2], self.regions + self.cut, self.background)
 
 
 def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo,
@@ -204,11 +213,11 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
             found = extract_regions(out[LABELS], out[SCORES], info.digit_height,
                                     info.background_id, options.min_area)
         regions = [r for r in (_to_page(f, grey, norm, options) for f in found) if r]
-        # the mask shows every digit pixel; crops and strings only digits the edge left whole
-        mask = page_mask(grey.shape, regions, info.background_id) if want_mask else None
-        if not options.keep_cut:
-            whole = [r for r in regions if not cut_by_edge(r, grey.shape)]
-            if len(whole) < len(regions):  # a line may have been chained through a cut one
-                regions = order_regions(whole)
-        results.append(PageResult(page, norm, regions, digit_strings(regions), mask))
+        cut = [] if options.keep_cut else [r for r in regions if cut_by_edge(r, grey.shape)]
+        if cut:  # a line may have been chained through a cut digit: order the rest again
+            regions = order_regions([r for r in regions if not cut_by_edge(r, grey.shape)])
+        result = PageResult(page, norm, regions, digit_strings(regions), info.background_id, cut)
+        if want_mask:
+            result.mask = result.class_map()
+        results.append(result)
     return results

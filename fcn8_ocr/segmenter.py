@@ -27,10 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .classes import BACKGROUND
 from .config import Options
 from .infer import load_predictor
-from .pipeline import PageResult, page_mask, segment_pages
+from .pipeline import PageResult, segment_pages
 from .read import Page, Source, page_from_array, read_pages, safe_name
 from .regions import Region
 from .write import overlay, page_record, write_png, write_pngs
@@ -74,8 +73,9 @@ class Result:
         return page_record(self._result, self.pad)
 
     def mask(self) -> np.ndarray:
-        """Page-size class-id map (0-9 digits, 10 background)."""
-        return page_mask(self.page.image.shape[:2], self.regions, BACKGROUND)
+        """Page-size class-id map (0-9 digits, 10 background), as `--save-masks` writes it:
+        digits cut by the page's edge included."""
+        return self._result.class_map()
 
     def crops(self) -> list[np.ndarray]:
         """Each region's crop of the page (grown by `pad` pixels), in reading order."""

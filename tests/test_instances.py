@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fcn8_ocr import Segmenter
 from fcn8_ocr.config import Options
 from fcn8_ocr.infer import OnnxModel
 from fcn8_ocr.pipeline import segment_pages
@@ -66,7 +67,7 @@ def test_a_long_vertical_line_gives_no_region(centre_model, rule_model):
 
 def test_a_digit_cut_by_the_page_edge_is_dropped(centre_model):
     """A field crop that cuts through the next column's number: only its own digit counts."""
-    page = paper()
+    page = page_with_cut = paper()
     blob(page, 80)
     blob(page, 192)  # the next column's digit: the right edge cuts its last stroke
     (whole,) = regions_of(centre_model, page)
@@ -76,6 +77,8 @@ def test_a_digit_cut_by_the_page_edge_is_dropped(centre_model):
     (result,) = segment_pages([Page("t", "p", 1, page)], segmenter, segmenter.info,
                               Options(digit_height=24.0), want_mask=True)
     assert (result.mask[50:70, 195:] == 3).any()  # the mask still shows its ink
+    [api] = Segmenter(centre_model, provider="cpu", digit_height=24.0)(page_with_cut)
+    assert np.array_equal(api.mask(), result.mask)  # the Python API's mask is the same map
     page = paper()
     blob(page, 80, cy=40)
     blob(page, 120, cy=110)  # the row below, cut by the bottom edge
