@@ -18,7 +18,15 @@ import tensorflow as tf
 import tf2onnx
 
 import fcn8_ocr
-from fcn8_ocr.contract import CENTRES, INPUT, LABELS, PROBABILITIES, SCORES, SIZES
+from fcn8_ocr.contract import (
+    CENTRES,
+    DEFAULT_CENTRE_RULE,
+    INPUT,
+    LABELS,
+    PROBABILITIES,
+    SCORES,
+    SIZES,
+)
 from fcn8_ocr.write import atomic_write
 
 from .metadata import contract_metadata, set_metadata
@@ -140,7 +148,10 @@ def export_onnx(model: keras.Model, out: str | Path, digit_height: float, opset:
     proto.producer_name = "fcn8-ocr"
     proto.producer_version = fcn8_ocr.__version__
     proto.doc_string = "FCN-8 handwritten digit segmentation; see docs/onnx.md"
-    set_metadata(proto, {**contract_metadata(digit_height, training, metrics), "opset": opset})
+    centres = any(o.name == CENTRES for o in proto.graph.output)
+    set_metadata(proto, {**contract_metadata(digit_height, training, metrics,
+                                             DEFAULT_CENTRE_RULE if centres else None),
+                         "opset": opset})
     report = check_parity(model, proto) if check else {}
     if not probabilities:
         kept = [o for o in proto.graph.output if o.name != PROBABILITIES]

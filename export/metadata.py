@@ -10,7 +10,7 @@ from pathlib import Path
 import onnx
 
 import fcn8_ocr
-from fcn8_ocr.contract import META_PREFIX
+from fcn8_ocr.contract import META_PREFIX, CentreRule
 from fcn8_ocr.contract import contract_metadata as _contract
 
 
@@ -23,9 +23,12 @@ def git_commit() -> str:
 
 
 def contract_metadata(digit_height: float, training: dict | None = None,
-                      metrics: dict | None = None) -> dict[str, object]:
-    """The `fcn8_ocr.*` metadata_props of an export made now, from this checkout."""
-    return _contract(digit_height, training, metrics, fcn8_ocr.__version__, git_commit())
+                      metrics: dict | None = None, centre_rule: CentreRule | None = None
+                      ) -> dict[str, object]:
+    """The `fcn8_ocr.*` metadata_props of an export made now, from this checkout
+    (`centre_rule` for a model with centre outputs)."""
+    return _contract(digit_height, training, metrics, fcn8_ocr.__version__, git_commit(),
+                     centre_rule)
 
 
 def set_metadata(proto: onnx.ModelProto, metadata: dict[str, object]) -> None:

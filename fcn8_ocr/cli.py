@@ -27,7 +27,7 @@ TRAIN_HINT = "this command needs the training extra: pip install 'fcn8-ocr[train
 centre_threshold_option = click.option(
     "--centre-threshold", type=click.FloatRange(0.01, 1.0), default=None,
     help="Models with digit centres: peaks of the centre map at least this high are digits "
-         "(default: the runner's, see docs/onnx.md).")
+         "(default: the model's metadata, else 0.25; see docs/onnx.md).")
 
 keep_cut_option = click.option(
     "--keep-cut-digits", "keep_cut", is_flag=True,
@@ -139,7 +139,7 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
         sys.exit(EXIT_MODEL)
     options = Options(digit_height=digit_height, tile=tile, batch_size=batch_size,
                       refine=not no_refine, ink_level=ink_level, keep_cut=keep_cut,
-                      **({"centre_threshold": centre_threshold} if centre_threshold else {}))
+                      centre_threshold=centre_threshold)
     config = JobConfig(inputs=list(inputs), out=out, model=model, provider=provider,
                        threads=threads, workers=workers, options=options, labels=labels, pad=pad,
                        dpi=dpi, save_masks=save_masks, save_overlay=save_overlay, resume=resume,
@@ -301,8 +301,7 @@ def evaluate(model: str, data: str, out: Path | None, digit_height: float | None
     from .scoring import format_strings
 
     options = Options(digit_height=digit_height, refine=not no_refine, ink_level=ink_level,
-                      keep_cut=keep_cut,
-                      **({"centre_threshold": centre_threshold} if centre_threshold else {}))
+                      keep_cut=keep_cut, centre_threshold=centre_threshold)
     try:
         report = run_evaluation(model, data, out, options, limit)
     except ModelError as exc:

@@ -22,7 +22,7 @@ class Options:
     refine: bool = True                # cut region masks to the page's own ink
     ink_level: int = INK_LEVEL         # stroke pixels: this bright once paper is removed
     min_area: float = 0.04             # x digit_height**2
-    centre_threshold: float = 0.25     # centre-map peaks at least this high are digits
+    centre_threshold: float | None = None  # centre-map peaks this high are digits; None = the model's
     keep_cut: bool = False             # keep digits the page's edge cuts through
 
 

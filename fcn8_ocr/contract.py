@@ -29,6 +29,47 @@ class ModelError(Exception):
 
 
 @dataclass(frozen=True)
+class CentreRule:
+    """How the runner reads a model's `centres` and `sizes` (metadata key `centres`; these
+    defaults for files without it). Lengths are in digit heights (the size at the peak)."""
+
+    threshold: float = 0.25  # centre-map peaks at least this high are digits
+    same_digit: tuple[float, float] = (0.55, 0.8)  # (across, down): a weaker peak this close
+    #                                                is the same digit as a stronger one
+    slant: float = 0.3  # across offsets are measured along a hand leaning this much (dx per dy)
+    reach: tuple[float, float] = (0.75, 0.9)  # (across, down): a digit pixel this close is the peak's
+
+    def to_json(self) -> dict:
+        return {"threshold": self.threshold, "same_digit": list(self.same_digit),
+                "slant": self.slant, "reach": list(self.reach)}
+
+
+DEFAULT_CENTRE_RULE = CentreRule()
+
+
+def _centre_rule(value: object, path: str) -> CentreRule:
+    """`CentreRule` from the `centres` metadata value; ModelError when it is malformed."""
+    if value is None:
+        return DEFAULT_CENTRE_RULE
+    defaults = DEFAULT_CENTRE_RULE.to_json()
+    if not isinstance(value, dict) or set(value) - set(defaults):
+        raise ModelError(f"{path}: metadata centres must be an object with keys "
+                         f"{', '.join(defaults)}, not {value!r}")
+    merged = {**defaults, **value}
+
+    def number(x: object) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool) and 0 <= x <= 10
+
+    pairs_ok = all(isinstance(merged[k], list) and len(merged[k]) == 2
+                   and all(number(x) and x > 0 for x in merged[k]) for k in ("same_digit", "reach"))
+    if not (pairs_ok and number(merged["slant"]) and number(merged["threshold"])
+            and 0 < merged["threshold"] <= 1):
+        raise ModelError(f"{path}: metadata centres has values out of range: {value!r}")
+    return CentreRule(float(merged["threshold"]), tuple(map(float, merged["same_digit"])),
+                      float(merged["slant"]), tuple(map(float, merged["reach"])))
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """What the runner needs from a model: its metadata and which outputs it has."""
 
@@ -39,6 +80,7 @@ class ModelInfo:
     stride: int
     digit_height: float
     outputs: tuple[str, ...] = REQUIRED_OUTPUTS
+    centre_rule: CentreRule = DEFAULT_CENTRE_RULE
     extra: dict = field(default_factory=dict)
 
     @property
@@ -89,21 +131,24 @@ def model_info(meta: dict, outputs: list[str] | tuple[str, ...] = REQUIRED_OUTPU
         problems.append(f"input_polarity must be ink_bright, not {meta['input_polarity']!r}")
     if problems:
         raise ModelError(f"{path}: metadata {problems[0]}")
-    known = set(REQUIRED_META) | {"normalisation"}
+    rule = _centre_rule(meta.get("centres"), path)
+    known = set(REQUIRED_META) | {"normalisation", "centres"}
     return ModelInfo(
         classes=list(classes), background_id=background,
         input_polarity=str(meta["input_polarity"]),
         normalisation=str(meta.get("normalisation", "background_removed")),
         stride=stride, digit_height=float(height),
         outputs=tuple(o for o in (*REQUIRED_OUTPUTS, *INSTANCE_OUTPUTS) if o in outputs),
-        extra={k: v for k, v in meta.items() if k not in known})
+        centre_rule=rule, extra={k: v for k, v in meta.items() if k not in known})
 
 
 def contract_metadata(digit_height: float, training: dict | None = None,
-                      metrics: dict | None = None, version: str = "", commit: str = ""
-                      ) -> dict[str, object]:
-    """The `fcn8_ocr.*` metadata an export writes (values become JSON)."""
+                      metrics: dict | None = None, version: str = "", commit: str = "",
+                      centre_rule: CentreRule | None = None) -> dict[str, object]:
+    """The `fcn8_ocr.*` metadata an export writes (values become JSON); `centre_rule`
+    for models with centre outputs."""
     return {
+        **({"centres": centre_rule.to_json()} if centre_rule else {}),
         "classes": list(CLASS_NAMES),
         "background_id": BACKGROUND,
         "ignore_id": IGNORE,

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
 from .config import Options
-from .contract import CENTRES, LABELS, SCORES, SIZES, ModelInfo
+from .contract import CENTRES, LABELS, SCORES, SIZES, CentreRule, ModelInfo
 from .normalise import Normalised, normalise, page_ink, to_grey
 from .read import Page
 from .regions import (
@@ -105,8 +105,15 @@ def _measured_height(centres: list[Centre]) -> float | None:
     return float(sizes[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
+def _centre_rule(info: ModelInfo, options: Options) -> CentreRule:
+    """The model's centre rule, with the caller's threshold when one was given."""
+    if options.centre_threshold is None:
+        return info.centre_rule
+    return replace(info.centre_rule, threshold=options.centre_threshold)
+
+
 def _centres(maps: dict[str, np.ndarray], info: ModelInfo, options: Options) -> list[Centre]:
-    return find_centres(maps[CENTRES], maps[SIZES], info.digit_height, options.centre_threshold)
+    return find_centres(maps[CENTRES], maps[SIZES], info.digit_height, _centre_rule(info, options))
 
 
 def _to_page(region: Region, grey: np.ndarray, norm: Normalised, options: Options
@@ -208,7 +215,7 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     for page, grey, norm, out, seeds in zip(pages, greys, norms, maps, centres, strict=True):
         if info.instances:
             found = extract_instances(out[LABELS], out[SCORES], seeds, info.background_id,
-                                      options.min_area)
+                                      options.min_area, info.centre_rule.reach)
         else:
             found = extract_regions(out[LABELS], out[SCORES], info.digit_height,
                                     info.background_id, options.min_area)

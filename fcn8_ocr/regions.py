@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .contract import DEFAULT_CENTRE_RULE, CentreRule
+
 
 @dataclass
 class Region:
@@ -84,17 +86,14 @@ class Centre:
     heat: float
 
 
-SAME_DIGIT = (0.55, 0.8)
-SLANT = 0.3  # across offsets are measured along a hand leaning this much (dx per dy)
-
-
 def find_centres(heat: np.ndarray, sizes: np.ndarray, digit_height: float,
-                 threshold: float = 0.3) -> list[Centre]:
-    """Local maxima of the centre map at or above `threshold`, strongest first. A peak
-    within `SAME_DIGIT` (across, down; in digit heights) of a stronger one is the same
-    digit: digits are taller than wide, and neighbours stand side by side."""
+                 rule: CentreRule = DEFAULT_CENTRE_RULE) -> list[Centre]:
+    """Local maxima of the centre map at or above `rule.threshold`, strongest first. A peak
+    within `rule.same_digit` (across along `rule.slant`, down; in digit heights) of a
+    stronger one is the same digit: digits are taller than wide, and neighbours stand
+    side by side."""
     k = max(3, int(digit_height * 0.3) | 1)
-    peaks = (heat >= threshold) & (heat >= cv2.dilate(heat, np.ones((k, k), np.uint8)))
+    peaks = (heat >= rule.threshold) & (heat >= cv2.dilate(heat, np.ones((k, k), np.uint8)))
     ys, xs = np.nonzero(peaks)
     order = np.argsort(-heat[ys, xs], kind="stable")
     ys, xs = ys[order], xs[order]
@@ -102,22 +101,20 @@ def find_centres(heat: np.ndarray, sizes: np.ndarray, digit_height: float,
     keep = np.zeros(len(ys), bool)
     for i in range(len(ys)):  # strongest first; numpy over the peaks kept so far
         kx, ky = xs[keep], ys[keep]
-        dx = (kx - xs[i] + SLANT * (ky - ys[i])) / (SAME_DIGIT[0] * size[i])
-        dy = (ky - ys[i]) / (SAME_DIGIT[1] * size[i])
+        dx = (kx - xs[i] + rule.slant * (ky - ys[i])) / (rule.same_digit[0] * size[i])
+        dy = (ky - ys[i]) / (rule.same_digit[1] * size[i])
         keep[i] = not np.any(dx * dx + dy * dy < 1)
     return [Centre(int(y), int(x), float(sz), float(heat[y, x]))
             for y, x, sz in zip(ys[keep], xs[keep], size[keep], strict=True)]
 
 
-REACH = (0.75, 0.9)  # a digit pixel lies within this many digit heights of its centre (x, y)
-
-
 def extract_instances(labels: np.ndarray, scores: np.ndarray, centres: list[Centre],
-                      background: int, min_area_ratio: float = 0.04) -> list[Region]:
+                      background: int, min_area_ratio: float = 0.04,
+                      reach: tuple[float, float] = DEFAULT_CENTRE_RULE.reach) -> list[Region]:
     """One region per digit centre found by the model (`find_centres`).
 
     Every digit pixel goes to the nearest centre within reach (distance measured in that
-    centre's digit heights, `REACH` across and down), so the fragments of a broken digit
+    centre's digit heights, `reach` across and down), so the fragments of a broken digit
     join and touching digits split; strokes with no centre near them (ruling lines,
     borders) are dropped. A region's class is the vote of its pixels.
     """
@@ -126,12 +123,12 @@ def extract_instances(labels: np.ndarray, scores: np.ndarray, centres: list[Cent
     owner = np.full(labels.shape, -1, np.int32)
     windows = []
     for k, c in enumerate(centres):
-        ry, rx = int(np.ceil(REACH[1] * c.size)), int(np.ceil(REACH[0] * c.size))
+        ry, rx = int(np.ceil(reach[1] * c.size)), int(np.ceil(reach[0] * c.size))
         h, w = labels.shape
         window = (slice(max(0, c.y - ry), min(h, c.y + ry + 1)),
                   slice(max(0, c.x - rx), min(w, c.x + rx + 1)))
         yy, xx = np.ogrid[window[0], window[1]]
-        dist = np.hypot((xx - c.x) / (REACH[0] * c.size), (yy - c.y) / (REACH[1] * c.size))
+        dist = np.hypot((xx - c.x) / (reach[0] * c.size), (yy - c.y) / (reach[1] * c.size))
         closer = (dist <= 1.0) & (dist < best[window]) & digit[window]
         best[window][closer] = dist[closer]
         owner[window][closer] = k

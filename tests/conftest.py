@@ -11,12 +11,15 @@ import pytest
 from fcn8_ocr.export.metadata import contract_metadata, set_metadata
 from onnx import TensorProto, helper
 
+from fcn8_ocr.contract import CentreRule
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 INK_CLASS = 3
 
 
-def threshold_model(path: Path, digit_height: float = 24.0, centres: bool = False) -> Path:
+def threshold_model(path: Path, digit_height: float = 24.0, centres: bool = False,
+                    centre_rule: CentreRule | None = None) -> Path:
     """A real ONNX model with the contract's interface whose 'segmentation' is a fixed
     rule: ink (model input >= 115) is class 3, the rest background. Runner behaviour
     (regions, crops, files) can then be checked exactly.
@@ -24,7 +27,7 @@ def threshold_model(path: Path, digit_height: float = 24.0, centres: bool = Fals
     With `centres`, it also has the centre and size outputs: `centres` is 0.6 x the ink
     density around each pixel (two 11x11 box filters), so a solid digit-sized blob peaks
     at its middle (about 0.5) and a thin line stays below 0.2; `sizes` is `digit_height`
-    everywhere."""
+    everywhere; `centre_rule` goes into its metadata."""
     image = helper.make_tensor_value_info("image", TensorProto.UINT8, ["batch", "height", "width", 1])
     labels = helper.make_tensor_value_info("labels", TensorProto.UINT8, ["batch", "height", "width"])
     scores = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", "height", "width"])
@@ -67,7 +70,7 @@ def threshold_model(path: Path, digit_height: float = 24.0, centres: bool = Fals
     graph = helper.make_graph(nodes, "threshold", [image], outputs)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     proto.ir_version = 8
-    set_metadata(proto, {**contract_metadata(digit_height), "opset": 17})
+    set_metadata(proto, {**contract_metadata(digit_height, centre_rule=centre_rule), "opset": 17})
     onnx.checker.check_model(proto)
     path.write_bytes(proto.SerializeToString())
     return path

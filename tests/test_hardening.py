@@ -237,6 +237,8 @@ def set_meta(key: str, value: str):
         for prop in proto.metadata_props:
             if prop.key == f"fcn8_ocr.{key}":
                 prop.value = value
+                return
+        proto.metadata_props.add(key=f"fcn8_ocr.{key}", value=value)
     return change
 
 
@@ -244,6 +246,8 @@ def set_meta(key: str, value: str):
     ("stride0", set_meta("stride", "0"), "stride must be a positive integer"),
     ("height0", set_meta("digit_height", "0"), "digit_height must be a number of pixels"),
     ("bgfloat", set_meta("background_id", "10.5"), "background_id must be an integer"),
+    ("rule", set_meta("centres", '{"threshold": 2}'), "metadata centres has values out of range"),
+    ("rulekey", set_meta("centres", '{"reach": [1, 1], "radius": 3}'), "metadata centres must be"),
 ])
 def test_model_faults_exit_3_with_one_line(tmp_path, name, change, cause):
     model = broken_model(tmp_path, name, change)

@@ -7,6 +7,7 @@ import pytest
 
 from fcn8_ocr import Segmenter
 from fcn8_ocr.config import Options
+from fcn8_ocr.contract import CentreRule
 from fcn8_ocr.infer import OnnxModel
 from fcn8_ocr.pipeline import segment_pages
 from fcn8_ocr.read import Page
@@ -105,7 +106,8 @@ def test_nearest_centre_splits_pixels_and_votes_the_class():
 def test_centres_below_the_threshold_are_no_digits(threshold, expected):
     heat = np.zeros((40, 80), np.float32)
     heat[20, 20], heat[20, 60] = 0.9, 0.4
-    assert len(find_centres(heat, np.full_like(heat, 24.0), 24.0, threshold)) == expected
+    rule = CentreRule(threshold=threshold)
+    assert len(find_centres(heat, np.full_like(heat, 24.0), 24.0, rule)) == expected
 
 
 def test_the_top_and_bottom_of_a_slanted_digit_are_one_centre():
@@ -119,3 +121,23 @@ def test_the_top_and_bottom_of_a_slanted_digit_are_one_centre():
     heat = np.zeros((80, 80), np.float32)
     heat[40, 30], heat[40, 46] = 0.9, 0.8
     assert len(find_centres(heat, sizes, 24.0)) == 2
+
+
+def test_the_centre_rule_comes_from_the_model(tmp_path):
+    """Threshold and same-digit reach are the model's (metadata `centres`); a caller's
+    threshold overrides the model's."""
+    from conftest import threshold_model
+
+    page = paper()
+    blob(page, 80, half_width=9)
+    blob(page, 98, half_width=9)
+    assert len(regions_of(threshold_model(tmp_path / "a.onnx", centres=True), page)) == 2
+    wide = threshold_model(tmp_path / "b.onnx", centres=True,
+                           centre_rule=CentreRule(same_digit=(1.0, 1.0)))
+    assert len(regions_of(wide, page)) == 1  # the peaks are 0.75 digit heights apart
+    strict = threshold_model(tmp_path / "c.onnx", centres=True, centre_rule=CentreRule(threshold=0.9))
+    assert regions_of(strict, page) == []  # the blobs' peaks are about 0.5
+    segmenter = OnnxModel(strict)
+    result = segment_pages([Page("t", "p", 1, page)], segmenter, segmenter.info,
+                           Options(digit_height=24.0, centre_threshold=0.25))[0]
+    assert len(result.regions) == 2

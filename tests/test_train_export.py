@@ -13,6 +13,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 
+from fcn8_ocr.contract import CentreRule
+
 pytestmark = pytest.mark.slow
 
 
@@ -112,6 +114,7 @@ def test_export_round_trip_and_contract(tiny_run: Path, tmp_path: Path):
     for key in ("classes", "background_id", "input_polarity", "stride", "digit_height",
                 "training", "metrics", "version", "git_commit"):
         json.loads(meta[f"fcn8_ocr.{key}"])
+    assert json.loads(meta["fcn8_ocr.centres"]) == CentreRule().to_json()  # how to read the centres
     info = subprocess.run([sys.executable, "-m", "fcn8_ocr", "info", str(out), "--json"],
                           capture_output=True, text=True, check=True)
     assert json.loads(info.stdout)["metadata"]["digit_height"] == 24.0
