@@ -31,6 +31,7 @@ def test_info_without_a_model_shows_the_bundled_contract():
         assert 0.0 < meta["metrics"][test_set]["mean_digit_iou"] <= 1.0
     assert 0.0 < meta["metrics"]["field_test"]["string_accuracy"] <= 1.0
     assert meta["training"]["centres"] and "mnist-train" in meta["training"]["digit_source"]
+    assert set(meta["centres"]) == {"threshold", "same_digit", "slant", "reach"}
     assert DEFAULT_MODEL.stat().st_size < 8_000_000
 
 
@@ -74,11 +75,12 @@ def test_the_bundled_model_finds_digit_centres_and_sizes():
     assert OnnxModel().info.instances  # one region per digit, scale from the model
 
 
-@pytest.mark.parametrize("kind, size, height", [("field", (300, 420), 64.0),
-                                                ("page", (1200, 1600), 70.0)])
-def test_scale_estimate_on_a_field_crop_and_a_page(digits, kind, size, height):
+@pytest.mark.parametrize("kind, size, height, count", [("field", (300, 420), 64.0, 12),
+                                                       ("page", (1200, 1600), 70.0, 1)])
+def test_scale_estimate_on_a_field_crop_and_a_page(digits, kind, size, height, count):
     """The runner's digit height (ink estimate, corrected by the model's sizes) is within
-    25 % of the true height on a register-like field crop and on a scan-like page."""
+    25 % of the true height on 3 in 4 register-like field crops (one number each: a few
+    are faint or half hidden) and on a scan-like page."""
     import numpy as np
     from fcn8_ocr.train.synth import document_page
     from fcn8_ocr.train.synthesize import whole_field
@@ -88,17 +90,22 @@ def test_scale_estimate_on_a_field_crop_and_a_page(digits, kind, size, height):
     from fcn8_ocr.pipeline import segment_pages
     from fcn8_ocr.read import Page
 
-    rng = np.random.default_rng(11)
-    centres: list = []
-    if kind == "field":
-        image, _, centres = whole_field(rng, digits, size, (height, height))
-    else:
-        image, _ = document_page(rng, digits, size[1], size[0], (height, height), pen=1.0,
-                                 centres=centres)
-    truth = float(np.median([c[2] for c in centres]))
     segmenter = OnnxModel()
-    result = segment_pages([Page("t", kind, 1, image)], segmenter, segmenter.info, Options())[0]
-    assert 0.8 <= result.norm.digit_height / truth <= 1.25
-    h, w = image.shape[:2]  # digits the page's edge cuts through are no regions
-    whole = [c for c in centres if min(c[0], h - c[0], c[1], w - c[1]) > c[2] / 2]
-    assert len(result.regions) >= 0.7 * len(whole)
+    within, found, expected = 0, 0, 0
+    for seed in range(11, 11 + count):
+        rng = np.random.default_rng(seed)
+        centres: list = []
+        if kind == "field":
+            image, _, centres = whole_field(rng, digits, size, (height, height))
+        else:
+            image, _ = document_page(rng, digits, size[1], size[0], (height, height), pen=1.0,
+                                     centres=centres)
+        truth = float(np.median([c[2] for c in centres]))
+        result = segment_pages([Page("t", kind, 1, image)], segmenter, segmenter.info,
+                               Options())[0]
+        within += 0.8 <= result.norm.digit_height / truth <= 1.25
+        h, w = image.shape[:2]  # digits the page's edge cuts through are no regions
+        expected += sum(min(c[0], h - c[0], c[1], w - c[1]) > c[2] / 2 for c in centres)
+        found += len(result.regions)
+    assert within >= 0.75 * count
+    assert found >= 0.7 * expected
