@@ -185,14 +185,14 @@ def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], maps: li
     found = [False] * len(norms)
     for passes in range(1, MAX_PASSES):
         again = []
-        for index in range(len(greys)):
+        for index, grey in enumerate(greys):
             if found[index] and passes > 1:
                 continue
             seen = _measured_height(centres[index])
             found[index] = seen is not None
             height = _next_height(seen, norms[index], first[index], passes, info)
             if height is not None:
-                again.append((index, normalise(greys[index], info.digit_height, height)))
+                again.append((index, normalise(grey, info.digit_height, height)))
         if not again:
             break
         redone = _infer_tiles([n.image for _, n in again], predictor, info, options)
