@@ -37,11 +37,6 @@ RELEASE_AFTER_PIXELS = 4 * BATCH_PIXELS  # inferred pixels after which the arena
 RESCALE_BAND = (0.8, 1.25)  # measured / model digit height outside this: scale the page again
 NO_DIGIT_FALLBACKS = (0.5, 2.0)  # x the first guess, tried in turn when the model finds no digit
 MAX_PASSES = 3
-# small pages (field crops, up to SEARCH_BELOW model pixels at the first guess) are read
-# at these multiples of the ink guess, and the scale the model reads best is kept
-SCALE_SEARCH = (0.5, 0.7, 1.0, 1.4, 2.0)
-SEARCH_BELOW = 400_000
-SIZE_DISAGREEMENT = 0.3
 
 
 @dataclass
@@ -179,8 +174,8 @@ def _next_height(seen: float | None, norm: Normalised, first: Normalised, passes
 def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], maps: list[dict],
                       centres: list[list[Centre]], predictor: Predictor, info: ModelInfo,
                       options: Options) -> None:
-    """Scale pages again where the model's own sizes disagree with the scale they were
-    read at (norms, maps and centres updated in place)."""
+    """Scale pages again where the model's own sizes disagree with the first guess (norms,
+    maps and centres updated in place)."""
     first = list(norms)
     found = [False] * len(norms)
     for passes in range(1, MAX_PASSES):
@@ -201,55 +196,21 @@ def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], maps: li
             centres[index] = _centres(new, info, options)
 
 
-def _scale_fit(centres: list[Centre], info: ModelInfo) -> float:
-    """How well the model reads a page at one scale: the mean heat of its digit centres,
-    less `SIZE_DISAGREEMENT` x |log2(measured digit height / the model's)|."""
-    seen = _measured_height(centres)
-    if seen is None:
-        return -np.inf
-    heat = float(np.mean([c.heat for c in centres]))
-    return heat - SIZE_DISAGREEMENT * abs(float(np.log2(seen / info.digit_height)))
-
-
-def _search_scale(small: list[int], greys: list[np.ndarray], norms: list[Normalised],
-                  maps: list[dict], centres: list[list[Centre]], predictor: Predictor,
-                  info: ModelInfo, options: Options) -> None:
-    """Read each of the `small` pages at `SCALE_SEARCH` x its first guess (all inferred
-    together) and keep the scale the model reads best (`_scale_fit`; norms, maps and
-    centres updated in place)."""
-    tries = [(index, normalise(greys[index], info.digit_height, norms[index].digit_height * f))
-             for index in small for f in SCALE_SEARCH if f != 1.0]
-    inferred = _infer_tiles([n.image for _, n in tries], predictor, info, options)
-    best = {index: _scale_fit(centres[index], info) for index in small}
-    for (index, norm), new in zip(tries, inferred, strict=True):
-        found = _centres(new, info, options)
-        fit = _scale_fit(found, info)
-        if fit > best[index]:
-            best[index] = fit
-            norms[index], maps[index], centres[index] = norm, new, found
-
-
 def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, options: Options,
                   want_mask: bool = False) -> list[PageResult]:
     """Segment a chunk of pages (tiles of all of them are batched together).
 
-    With a model that sizes digits (`info.instances`) and no `options.digit_height`, the
-    scale comes from the model: a small page (a field crop) is first read at several
-    multiples of the ink guess and the scale the model reads best is kept. Then a page
-    whose digits the model sees more than 25 % off its own digit height is scaled again
-    by what the model measured and inferred once more, and a page where it finds no
-    digit at all is tried at half and twice the first guess (at most 3 more passes).
+    With a model that sizes digits (`info.instances`) and no `options.digit_height`, a
+    page whose digits the model sees more than 25 % off its own digit height is scaled
+    again by what the model measured and inferred once more; a page where it finds no
+    digit at all is tried at half and twice the first guess (at most 3 passes).
     """
     greys = [to_grey(p.image) for p in pages]
     norms = [normalise(g, info.digit_height, options.digit_height) for g in greys]
     maps = _infer_tiles([n.image for n in norms], predictor, info, options)
     centres = [_centres(m, info, options) if info.instances else [] for m in maps]
     if info.instances and options.digit_height is None:
-        state = greys, norms, maps, centres, predictor, info, options
-        small = [i for i, n in enumerate(norms) if n.image.size <= SEARCH_BELOW]
-        if small:
-            _search_scale(small, *state)
-        _rescale_by_model(*state)
+        _rescale_by_model(greys, norms, maps, centres, predictor, info, options)
     results = []
     for page, grey, norm, out, seeds in zip(pages, greys, norms, maps, centres, strict=True):
         if info.instances:

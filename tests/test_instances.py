@@ -141,24 +141,3 @@ def test_the_centre_rule_comes_from_the_model(tmp_path):
     result = segment_pages([Page("t", "p", 1, page)], segmenter, segmenter.info,
                            Options(digit_height=24.0, centre_threshold=0.25))[0]
     assert len(result.regions) == 2
-
-
-def test_a_small_page_is_read_at_the_scale_the_model_reads_best(centre_model):
-    """Field crops: the runner reads a small page at multiples of its ink guess and keeps
-    the scale whose centres are strongest. With this rule model, two half-height marks
-    read at half the guess have stronger centres than the big mark read at the guess;
-    a large page is read at the guess (and corrected by the model's sizes only)."""
-    from fcn8_ocr.normalise import estimate_digit_height, is_dark_ink
-
-    segmenter = OnnxModel(centre_model)
-    for h, w, factor in ((120, 200, 0.5), (1200, 1200, 1.0)):
-        page = paper(h, w)
-        blob(page, 100)
-        for x in (20, 34):  # two marks half a digit tall
-            cv2.ellipse(page, (x, 20), (4, 6), 0, 0, 360, 20, -1)
-        guess = estimate_digit_height(page, is_dark_ink(page))
-        (result,) = segment_pages([Page("t", "p", 1, page)], segmenter, segmenter.info, Options())
-        if factor < 1:
-            assert [r.box[3] for r in result.regions] == [13, 13]  # the two small marks
-        assert result.norm.digit_height == pytest.approx(guess * factor)
-    assert [r.box[3] for r in result.regions] != [13, 13]  # the large page: not the small marks
