@@ -124,3 +124,25 @@ def test_pen_lifts_leave_gaps_in_the_stroke(digits, monkeypatch):
                    for i in range(20))
 
     assert ink(1.0) < 0.97 * ink(0.0)
+
+
+def test_a_slanted_number_is_spaced_by_its_strokes_not_its_boxes(digits, monkeypatch):
+    """Hand-written numbers lean as one; the space between two digits is measured between
+    their strokes, so a steep slant does not push the digits apart (the box of a leaning
+    digit is wider by its lean)."""
+    from fcn8_ocr.train import fields
+
+    def spacing(slant: float) -> float:
+        monkeypatch.setattr(fields, "SHEAR", (slant, slant))
+        steps = []
+        for seed in range(40):
+            canvas = np.full((120, 300), 230.0, np.float32)
+            labels = np.full(canvas.shape, BACKGROUND, np.uint8)
+            centres: list = []
+            fields.draw_number(np.random.default_rng(seed), canvas, labels, digits, 20.0, 90.0,
+                               40.0, 30.0, 2, centres, pen_share=1.0)
+            (_, x0, *_), (_, x1, *_) = sorted(centres, key=lambda c: c[1])
+            steps.append((x1 - x0) / 40.0)
+        return float(np.median(steps))
+
+    assert spacing(-0.6) - spacing(0.0) < 0.12  # a 0.6 lean would add 0.6 digit heights
