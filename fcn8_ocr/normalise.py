@@ -106,9 +106,15 @@ def _median_mark_height(grey: np.ndarray, dark_ink: bool | None, shrink: float) 
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
         return None
+    bx, by = stats[1:, cv2.CC_STAT_LEFT], stats[1:, cv2.CC_STAT_TOP]
     bw, bh, area = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, 4]
     plausible = (bh >= 6) & (bw <= 2.0 * bh) & (bh <= 0.5 * small.shape[0]) & (
         area >= 0.05 * bw * bh) & (area <= 0.8 * bw * bh)
+    # marks cut by the page's edge (the scanner's margin, the next column's digits) are
+    # not measured when whole ones are there
+    inside = (bx > 0) & (by > 0) & (bx + bw < small.shape[1]) & (by + bh < small.shape[0])
+    if (plausible & inside).any():
+        plausible &= inside
     if plausible.sum() == 0:
         return None
     heights, weights = bh[plausible].astype(float), area[plausible].astype(float)

@@ -57,3 +57,17 @@ def test_normalise_removes_paper_and_keeps_ink(digits):
     small = cv2.resize(labels, (250, 300), interpolation=cv2.INTER_NEAREST)
     assert np.median(norm.image[small == 10]) < 30  # paper is dark
     assert np.median(norm.image[small != 10]) > 100  # strokes are bright
+
+
+def test_digits_cut_by_the_crop_edge_do_not_set_the_height():
+    """A field crop: its own two digits, and bigger digits of the next rows and column
+    that the crop's edges cut through. Only the whole digits are measured."""
+    page = np.full((200, 140), 230, np.uint8)
+    for x in (50, 75):
+        cv2.putText(page, "4", (x, 110), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 30, 2)
+    for x, y in ((110, 60), (115, 150), (10, 210), (60, 215)):  # cut by right and bottom edges
+        cv2.putText(page, "8", (x, y), cv2.FONT_HERSHEY_SIMPLEX, 1.8, 30, 3)
+    rows = np.nonzero((page[50:150, 40:100] < 128).any(axis=1))[0]
+    height = rows[-1] - rows[0] + 1  # the whole digits' own height
+    estimate = estimate_digit_height(page)
+    assert estimate is not None and 0.8 * height <= estimate <= 1.25 * height, (height, estimate)
