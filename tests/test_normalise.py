@@ -71,3 +71,19 @@ def test_digits_cut_by_the_crop_edge_do_not_set_the_height():
     height = rows[-1] - rows[0] + 1  # the whole digits' own height
     estimate = estimate_digit_height(page)
     assert estimate is not None and 0.8 * height <= estimate <= 1.25 * height, (height, estimate)
+
+
+def test_small_print_and_specks_do_not_set_the_height():
+    """A form field: one handwritten number among printed words, dots and specks; the
+    estimate is the number's height, the largest plausible marks'."""
+    page = np.full((220, 320), 230, np.uint8)
+    cv2.putText(page, "52", (120, 120), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 30, 3)
+    rows = np.nonzero((page < 128).any(axis=1))[0]
+    height = rows[-1] - rows[0] + 1  # the number's own height
+    for y in (30, 190):
+        cv2.putText(page, "Folio No. 123", (20, y), cv2.FONT_HERSHEY_PLAIN, 1.0, 30, 1)
+    rng = np.random.default_rng(0)
+    for x, y in rng.integers(10, 210, (12, 2)):  # specks
+        cv2.circle(page, (int(x) + 50, int(y)), 3, 30, -1)
+    estimate = estimate_digit_height(page)
+    assert estimate is not None and 0.8 * height <= estimate <= 1.25 * height, (height, estimate)
