@@ -59,6 +59,9 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path: Path):
                          batch_size=4, tile=64, val_tiles=8)
     with pytest.raises(KeyboardInterrupt):
         train(config, verbose=0, callbacks=[Interrupt()])
+    # what export needs of a stopped run is there: its checkpoint and its training facts
+    meta = json.loads((tmp_path / "run" / "training.json").read_text())
+    assert meta["centres"] and meta["digit_height"] == 24.0
     with pytest.raises(FileExistsError):
         train(config, verbose=0)
     train(config, resume=True, verbose=0)

@@ -257,14 +257,15 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
         keras.callbacks.CSVLogger(str(out / "log.csv"), append=True),
         *(callbacks or []),
     ]
-    model.fit(data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-              initial_epoch=initial_epoch, validation_data=validation, callbacks=callbacks, shuffle=False,
-              verbose=verbose)
-    plot_history(out / "log.csv", out / "curves.png", iou_key(config))
+    # written first, so that a run stopped part way can be exported with its metadata
     meta = {"digit_height": MODEL_DIGIT_HEIGHT, "width": config.width,
             "digit_source": digits.source, "split_seed": SPLIT_SEED, "seed": config.seed,
             "tile": config.tile, "params": int(model.count_params()),
             "centres": config.centres, "field_fraction": config.field_fraction,
             "m2nist_fraction": config.m2nist_fraction, "init_from": config.init_from}
     (out / "training.json").write_text(json.dumps(meta, indent=2))
+    model.fit(data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+              initial_epoch=initial_epoch, validation_data=validation, callbacks=callbacks, shuffle=False,
+              verbose=verbose)
+    plot_history(out / "log.csv", out / "curves.png", iou_key(config))
     return out / "best.keras"
