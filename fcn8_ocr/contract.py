@@ -33,13 +33,17 @@ class CentreRule:
     """How the runner reads a model's `centres` and `sizes` (metadata key `centres`; these
     defaults for files without it). Lengths are in digit heights (the size at the peak)."""
 
-    threshold: float = 0.25  # centre-map peaks at least this high are digits
-    same_digit: tuple[float, float] = (0.55, 0.8)  # (across, down): a weaker peak this close
-    #                                                is the same digit as a stronger one
-    slant: float = 0.3  # across offsets are measured along a hand leaning this much (dx per dy)
-    reach: tuple[float, float] = (0.75, 0.9)  # (across, down): a digit pixel this close is the peak's
+    # centre-map peaks at least this high are digits
+    threshold: float = 0.25
+    # (across, down): a weaker peak this close to a stronger one is the same digit
+    same_digit: tuple[float, float] = (0.55, 0.8)
+    # across offsets are measured along a hand leaning this much (dx per dy)
+    slant: float = 0.3
+    # (across, down): a digit pixel this close to a peak is that digit's
+    reach: tuple[float, float] = (0.75, 0.9)
 
     def to_json(self) -> dict:
+        """The metadata value (JSON-ready)."""
         return {"threshold": self.threshold, "same_digit": list(self.same_digit),
                 "slant": self.slant, "reach": list(self.reach)}
 

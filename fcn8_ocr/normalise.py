@@ -88,16 +88,19 @@ def estimate_digit_height(grey: np.ndarray, dark_ink: bool | None = None, max_si
     """
     for side in (max_side, 4 * max_side):
         shrink = min(1.0, side / max(grey.shape))
-        reduced = _median_mark_height(grey, dark_ink, shrink)
+        reduced = _typical_mark_height(grey, dark_ink, shrink)
         if shrink == 1.0 or (reduced is not None and reduced >= MIN_JUDGED_HEIGHT):
             break
     return None if reduced is None else reduced / shrink
 
 
 MIN_JUDGED_HEIGHT = 12  # reduced-copy pixels below which a mark's height is too coarse
+# the estimate is this quantile of the marks' area-weighted heights: digits are the largest
+# plausible marks of most pages and crops, after specks, punctuation and small print
+HEIGHT_QUANTILE = 0.7
 
 
-def _median_mark_height(grey: np.ndarray, dark_ink: bool | None, shrink: float) -> float | None:
+def _typical_mark_height(grey: np.ndarray, dark_ink: bool | None, shrink: float) -> float | None:
     h, w = grey.shape
     small = grey if shrink == 1.0 else cv2.resize(grey, (int(w * shrink), int(h * shrink)),
                                                   interpolation=cv2.INTER_AREA)
@@ -123,10 +126,6 @@ def _median_mark_height(grey: np.ndarray, dark_ink: bool | None, shrink: float) 
     cumulative = np.cumsum(weights[order])
     return float(heights[order][np.searchsorted(cumulative, cumulative[-1] * HEIGHT_QUANTILE)])
 
-
-# the estimate is this quantile of the marks' area-weighted heights: digits are the largest
-# plausible marks of most pages and crops, after specks, punctuation and small print
-HEIGHT_QUANTILE = 0.7
 
 
 def resize(image: np.ndarray, scale: float) -> np.ndarray:
