@@ -127,7 +127,6 @@ def _typical_mark_height(grey: np.ndarray, dark_ink: bool | None, shrink: float)
     return float(heights[order][np.searchsorted(cumulative, cumulative[-1] * HEIGHT_QUANTILE)])
 
 
-
 def resize(image: np.ndarray, scale: float) -> np.ndarray:
     """Image resized by `scale` (area filter when shrinking)."""
     if abs(scale - 1.0) < 1e-3:

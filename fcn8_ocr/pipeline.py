@@ -220,9 +220,10 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
             found = extract_regions(out[LABELS], out[SCORES], info.digit_height,
                                     info.background_id, options.min_area)
         regions = [r for r in (_to_page(f, grey, norm, options) for f in found) if r]
-        cut = [] if options.keep_cut else [r for r in regions if cut_by_edge(r, grey.shape)]
+        edge = [not options.keep_cut and cut_by_edge(r, grey.shape) for r in regions]
+        cut = [r for r, e in zip(regions, edge, strict=True) if e]
         if cut:  # a line may have been chained through a cut digit: order the rest again
-            regions = order_regions([r for r in regions if not cut_by_edge(r, grey.shape)])
+            regions = order_regions([r for r, e in zip(regions, edge, strict=True) if not e])
         result = PageResult(page, norm, regions, digit_strings(regions), info.background_id, cut)
         if want_mask:
             result.mask = result.class_map()
