@@ -35,8 +35,11 @@ BLANK_LEVEL = 60  # a tile whose brightest model input pixel is below this holds
 BATCH_PIXELS = 1_200_000
 RELEASE_AFTER_PIXELS = 4 * BATCH_PIXELS  # inferred pixels after which the arena is handed back
 RESCALE_BAND = (0.8, 1.25)  # measured / model digit height outside this: scale the page again
-NO_DIGIT_FALLBACKS = (0.5, 2.0)  # x the first guess, tried in turn when the model finds no digit
-MAX_PASSES = 3
+NO_DIGIT_FALLBACKS = (0.5, 2.0, 0.25, 4.0)  # x the first guess, tried in turn while no digit is found
+MAX_PASSES = 1 + len(NO_DIGIT_FALLBACKS)
+# a fallback that would infer more model pixels than this and 4x the first pass is skipped:
+# a digit-free A4 page is not inferred at 16x its pixels, small crops try every scale
+FALLBACK_PIXELS = 4_000_000
 
 
 @dataclass
@@ -161,13 +164,16 @@ def _next_height(seen: float | None, norm: Normalised, first: Normalised, passes
                  info: ModelInfo) -> float | None:
     """The page digit height to try next, or None to keep this pass.
 
-    The model's sizes correct a guess it can read; when it found no digit at the first
-    guess, half and twice that guess are tried (a loose ink estimate is rarely off more)."""
+    The model's sizes correct a guess it can read; while it finds no digit, the first guess
+    times each of NO_DIGIT_FALLBACKS is tried in turn (an ink estimate thrown by margins,
+    rulings or bleed-through can be several times off), within FALLBACK_PIXELS."""
     if seen is not None:
         ratio = seen / info.digit_height
         inside = RESCALE_BAND[0] <= ratio <= RESCALE_BAND[1]
         return None if inside or passes > 1 else norm.digit_height * ratio
-    fallbacks = [first.digit_height * f for f in NO_DIGIT_FALLBACKS]
+    budget = max(FALLBACK_PIXELS, 4 * first.image.size)
+    fallbacks = [first.digit_height * f for f in NO_DIGIT_FALLBACKS
+                 if first.image.size / f**2 <= budget]
     return fallbacks[passes - 1] if passes <= len(fallbacks) else None
 
 
@@ -203,7 +209,7 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     With a model that sizes digits (`info.instances`) and no `options.digit_height`, a
     page whose digits the model sees more than 25 % off its own digit height is scaled
     again by what the model measured and inferred once more; a page where it finds no
-    digit at all is tried at half and twice the first guess (at most 3 passes).
+    digit at all is tried at other multiples of the first guess (`_next_height`).
     """
     greys = [to_grey(p.image) for p in pages]
     norms = [normalise(g, info.digit_height, options.digit_height) for g in greys]

@@ -87,6 +87,37 @@ def test_a_digit_cut_by_the_page_edge_is_dropped(centre_model):
     assert len(regions_of(centre_model, page, keep_cut=True)) == 2
 
 
+def test_a_page_whose_ink_guess_is_4x_off_is_still_read(centre_model):
+    """A stamp ring four digits tall sets the ink estimate; at that scale, and at half
+    and twice it, the model sees no digit; a quarter of it finds the one real digit."""
+    from fcn8_ocr.normalise import estimate_digit_height
+
+    page = paper(320, 260)
+    cv2.circle(page, (130, 150), 50, 20, 3)  # the stamp
+    blob(page, 130, cy=150)  # the digit, 24 px tall, inside the ring
+    assert estimate_digit_height(page) >= 4 * 0.8 * 24
+    segmenter = OnnxModel(centre_model)
+    (result,) = segment_pages([Page("t", "p", 1, page)], segmenter, segmenter.info, Options())
+    (region,) = result.regions
+    assert abs(region.box[1] + region.box[3] / 2 - 150) <= 3 and 20 <= region.box[3] <= 28
+
+
+def test_a_large_page_without_digits_is_not_inferred_at_16x(centre_model):
+    """The no-digit fallbacks stop at 4x the first pass's pixels on a page this large."""
+    page = paper(1600, 1200)
+    page[40::48] = 60  # ruled lines only
+    segmenter = OnnxModel(centre_model)
+    inferred = []
+
+    def counting(batch, release_memory=False):
+        inferred.append(batch.shape[0] * batch.shape[1] * batch.shape[2])
+        return segmenter(batch, release_memory=release_memory)
+
+    (result,) = segment_pages([Page("t", "p", 1, page)], counting, segmenter.info, Options())
+    assert result.regions == []
+    assert sum(inferred) <= 10 * page.size  # 1 + 4 + 1/4 + 1/16 passes, tile margins
+
+
 def test_nearest_centre_splits_pixels_and_votes_the_class():
     labels = np.full((60, 80), BG, np.uint8)
     labels[10:34, 10:24] = 4
