@@ -3,7 +3,7 @@
 One handwritten number (1-5 digits, thin pen, half the time touching, some joined by
 hairlines, underlined or followed by a period) on paper with what real scans carry
 around it: the scanner's black margin, column borders, ruled lines, printed words and
-numbers, pen marks that are not digits, bleed-through from the other side, guilloche
+numbers, handwritten words, pen marks that are not digits, bleed-through from the other side, guilloche
 security lines and stamps, and (in string-labelled crops) the next column's digits cut
 by the crop's edge; then blur, noise and JPEG. Everything but the digits is labelled background.
 """
@@ -17,7 +17,7 @@ import numpy as np
 
 from fcn8_ocr.classes import BACKGROUND
 
-from .pen import MARKS, SHEAR, pen_digit, pen_mark
+from .pen import MARKS, SHEAR, pen_digit, pen_mark, pen_word
 from .sources import Digits
 from .synth import digit_alpha, ink_centres
 
@@ -30,6 +30,7 @@ FAINT = 0.2  # share of fields written in pencil or faded ink
 NEIGHBOURS = 0.3  # share of string-labelled crops that cut through the next column's digits
 TOUCHING = 0.5  # share of numbers whose digits touch (half of them joined by hairlines)
 TOUCHING_GAP, GAP = (-0.2, 0.02), (0.02, 0.45)  # space between strokes, in digit heights
+WORDS = 0.4  # share of crops with a handwritten word (names, abbreviations) beside the number
 
 
 def _blend(canvas: np.ndarray, alpha: np.ndarray, ink: float, y: int, x: int) -> tuple | None:
@@ -184,6 +185,20 @@ def _cut_neighbour(rng: np.random.Generator, canvas: np.ndarray, digits: Digits,
     _blend(canvas, alpha, ink + rng.normal(0, 4), y, x)
 
 
+def _word(rng: np.random.Generator, canvas: np.ndarray, number: tuple[float, float, float, float],
+          height: float, ink: float, pen: float) -> None:
+    """A handwritten word (background) somewhere on the crop clear of the number's box
+    (x0, y0, x1, y1), often cut by the crop's edge as the next row's or column's text is."""
+    alpha = pen_word(rng, height, pen * rng.uniform(0.7, 1.3))
+    ah, aw = alpha.shape
+    h, w = canvas.shape
+    for _ in range(5):
+        y, x = int(rng.uniform(-0.5 * ah, h - 0.5 * ah)), int(rng.uniform(-0.5 * aw, w - 0.5 * aw))
+        if x > number[2] or x + aw < number[0] or y > number[3] or y + ah < number[1]:
+            _blend(canvas, alpha, ink + rng.normal(0, 8), y, x)
+            return
+
+
 def draw_number(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarray,
                 digits: Digits, x: float, baseline: float, height: float, ink: float,
                 count: int, centres: list[Centre], pen_share: float = 0.85) -> tuple[float, float]:
@@ -281,6 +296,8 @@ def register_field(rng: np.random.Generator, digits: Digits, height: int, width:
         alpha = pen_mark(rng, kind, dh, pen)
         mark_y = my - alpha.shape[0] * (0.5 if kind == "underline" else 1.0)
         _blend(canvas, alpha, ink, int(mark_y), int(mx))  # digit pixels under it stay digits
+    for _ in range(int(rng.random() < WORDS) + int(rng.random() < WORDS / 2)):
+        _word(rng, canvas, (x, baseline - dh, end, baseline), dh, ink, pen)
     if rng.random() < 0.55:  # column borders, often close to the digits
         for _ in range(int(rng.integers(1, 3))):
             near = centres and rng.random() < 0.5

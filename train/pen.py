@@ -142,6 +142,39 @@ def pen_mark(rng: np.random.Generator, kind: str, height: float, pen: float) -> 
 MARKS = ("period", "comma", "dash", "slash", "bracket", "underline", "tick")
 
 
+def pen_word(rng: np.random.Generator, height: float, pen: float) -> np.ndarray:
+    """Ink coverage of a short cursive word (2-7 joined letters) for digits `height` px tall.
+
+    Letters are arches, cups and loops of one connected stroke (a cycloid-like curve whose
+    loopiness, x-height and ascenders vary letter by letter), slanted as the hand is: the
+    handwritten names and abbreviations around a register's numbers, which are no digits.
+    """
+    k = OVERSAMPLE
+    x_height = height * k * rng.uniform(0.35, 0.6)
+    letters = int(rng.integers(2, 8))
+    points = []
+    for n in range(letters):
+        loop = rng.uniform(0.3, 1.6)  # > 1: a loop (e, l), < 1: an arch or cup (n, u)
+        tall = rng.random() < 0.25  # an ascender (l, h, k) or descender (g, p)
+        amp = x_height * (rng.uniform(1.6, 2.2) if tall else rng.uniform(0.8, 1.1)) / 2
+        below = tall and rng.random() < 0.4
+        t = np.linspace(0, 2 * math.pi, 24, endpoint=False)
+        xs = (n * 2 * math.pi + t - loop * np.sin(t)) * x_height * rng.uniform(0.22, 0.32)
+        ys = -np.cos(t + (math.pi if rng.random() < 0.5 else 0)) * amp
+        ys = ys + (amp - x_height / 2 if below else x_height / 2 - amp)
+        points.append(np.stack([xs, ys], 1))
+    curve = np.concatenate(points)
+    curve[:, 0] += rng.uniform(-0.5, 0.0) * (curve[:, 1] - curve[:, 1].min())  # the hand's slant
+    width = max(1, int(round(pen * k)))
+    curve -= curve.min(axis=0) - 2 * width
+    size = (int(curve[:, 0].max() + 2 * width + 1), int(curve[:, 1].max() + 2 * width + 1))
+    canvas = np.zeros((size[1], size[0]), np.uint8)
+    cv2.polylines(canvas, [curve.astype(np.int32)], False, 255, width, cv2.LINE_AA)
+    canvas = _elastic(rng, canvas.astype(np.float32) / 255.0, x_height * 0.08)
+    out = (max(1, canvas.shape[1] // k), max(1, canvas.shape[0] // k))
+    return cv2.resize(canvas, out, interpolation=cv2.INTER_AREA)
+
+
 def european_forms(digits: Digits, seed: int = 0, share: float = 0.4) -> Digits:
     """`digits` plus crossed copies of a `share` of its 7s (a short bar through the stem), as
     continental hands write them and MNIST's American writers rarely do.
