@@ -146,3 +146,23 @@ def test_a_slanted_number_is_spaced_by_its_strokes_not_its_boxes(digits, monkeyp
         return float(np.median(steps))
 
     assert spacing(-0.6) - spacing(0.0) < 0.12  # a 0.6 lean would add 0.6 digit heights
+
+
+def test_handwritten_words_are_one_stroke_beside_the_number():
+    """Cursive words (background) are one connected pen stroke, wider than tall, and are
+    written clear of the number's box."""
+    from fcn8_ocr.train import fields
+    from fcn8_ocr.train.pen import pen_word
+
+    drawn = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        word = pen_word(rng, 30.0, 2.5) >= 0.3
+        assert cv2.connectedComponents(word.astype(np.uint8))[0] - 1 == 1
+        assert word.shape[1] > word.shape[0]
+        canvas = np.full((200, 300), 230.0, np.float32)
+        number = (100.0, 80.0, 180.0, 120.0)
+        fields._word(rng, canvas, number, 30.0, 20.0, 2.5)
+        assert (canvas[80:120, 100:180] == 230.0).all()
+        drawn += int((canvas < 200).any())
+    assert drawn >= 15  # most crops have room for it
