@@ -3,9 +3,10 @@
 One handwritten number (1-5 digits, thin pen, half the time touching, some joined by
 hairlines, underlined or followed by a period) on paper with what real scans carry
 around it: the scanner's black margin, column borders, ruled lines, printed words and
-numbers, handwritten words, pen marks that are not digits, bleed-through from the other side, guilloche
-security lines and stamps, and (in string-labelled crops) the next column's digits cut
-by the crop's edge; then blur, noise and JPEG. Everything but the digits is labelled background.
+numbers, handwritten words, pen marks that are not digits, bleed-through from the other
+side, guilloche security lines and stamps, and (in string-labelled crops) the next
+column's digits cut by the crop's edge; then blur, noise and JPEG. Everything but the
+digits is labelled background.
 """
 
 from __future__ import annotations
