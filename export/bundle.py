@@ -58,8 +58,9 @@ def _set_metrics(model: Path, figures: dict) -> None:
     onnx.save(proto, model)
 
 
-def bundle(run: Path, tests: dict[str, Path], target: Path = DEFAULT_MODEL) -> dict:
-    weights = run / "best.keras"
+def bundle(run: Path, tests: dict[str, Path], target: Path = DEFAULT_MODEL,
+           checkpoint: str = "best.keras") -> dict:
+    weights = run / checkpoint
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         fp32 = tmp / "fp32.onnx"
@@ -99,10 +100,14 @@ def main() -> None:
     parser.add_argument("--field-test", type=Path, default=None,
                         help="Synthetic field crops with string labels (synth --kind field).")
     parser.add_argument("--report", type=Path, default=Path("docs/model-figures.json"))
+    parser.add_argument("--checkpoint", default="best.keras",
+                        help="Which checkpoint of the run: best.keras (the run's own choice) "
+                             "or last.keras (chosen on larger validation sets).")
     args = parser.parse_args()
     tests = {"m2nist_test": args.m2nist_test, "m2nist_overlap_test": args.m2nist_overlap_test,
              "document_test": args.document_test, "field_test": args.field_test}
-    report = bundle(args.run, {name: path for name, path in tests.items() if path is not None})
+    report = bundle(args.run, {name: path for name, path in tests.items() if path is not None},
+                    checkpoint=args.checkpoint)
     args.report.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
 
 
