@@ -75,23 +75,28 @@ def test_the_bundled_model_finds_digit_centres_and_sizes():
     assert OnnxModel().info.instances  # one region per digit, scale from the model
 
 
-@pytest.mark.parametrize("kind, size, height, count", [("field", (300, 420), 64.0, 12),
+@pytest.mark.parametrize("kind, size, height, count", [("field", (300, 420), 64.0, 48),
                                                        ("page", (1200, 1600), 70.0, 1)])
 def test_scale_estimate_on_a_field_crop_and_a_page(digits, kind, size, height, count):
     """The runner's digit height (ink estimate, corrected by the model's sizes) is within
-    25 % of the true height on 3 in 4 register-like field crops (one number each: a few
-    are faint or half hidden) and on a scan-like page."""
+    25 % of the true height on 7 in 10 register-like field crops (one number each, some
+    faint, half hidden, or beside handwritten words that throw the ink estimate) and on a
+    scan-like page; on the crops the model's correction beats the ink estimate alone."""
     import numpy as np
     from fcn8_ocr.train.synth import document_page
     from fcn8_ocr.train.synthesize import whole_field
 
     from fcn8_ocr.config import Options
     from fcn8_ocr.infer import OnnxModel
+    from fcn8_ocr.normalise import estimate_digit_height, to_grey
     from fcn8_ocr.pipeline import segment_pages
     from fcn8_ocr.read import Page
 
+    def close(estimate: float | None, truth: float) -> bool:
+        return estimate is not None and 0.8 <= estimate / truth <= 1.25
+
     segmenter = OnnxModel()
-    within, found, expected = 0, 0, 0
+    within, by_ink, found, expected = 0, 0, 0, 0
     for seed in range(11, 11 + count):
         rng = np.random.default_rng(seed)
         centres: list = []
@@ -103,9 +108,12 @@ def test_scale_estimate_on_a_field_crop_and_a_page(digits, kind, size, height, c
         truth = float(np.median([c[2] for c in centres]))
         result = segment_pages([Page("t", kind, 1, image)], segmenter, segmenter.info,
                                Options())[0]
-        within += 0.8 <= result.norm.digit_height / truth <= 1.25
+        within += close(result.norm.digit_height, truth)
+        by_ink += close(estimate_digit_height(to_grey(image)), truth)
         h, w = image.shape[:2]  # digits the page's edge cuts through are no regions
         expected += sum(min(c[0], h - c[0], c[1], w - c[1]) > c[2] / 2 for c in centres)
         found += len(result.regions)
-    assert within >= 0.75 * count
+    assert within >= 0.7 * count
+    if kind == "field":  # the model's sizes correct the ink guess on 1 crop in 10 or more
+        assert within >= by_ink + 0.1 * count
     assert found >= 0.7 * expected
