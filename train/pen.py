@@ -47,6 +47,14 @@ def _stroke(rng: np.random.Generator, skeleton: np.ndarray, width: float) -> np.
     return thin
 
 
+def _coverage(rng: np.random.Generator, canvas: np.ndarray, strength: float) -> np.ndarray:
+    """A stroke drawn at OVERSAMPLE x size (uint8) as ink coverage at the target size,
+    elastically distorted by `strength` (oversampled pixels) first."""
+    canvas = _elastic(rng, canvas.astype(np.float32) / 255.0, strength)
+    size = (max(1, canvas.shape[1] // OVERSAMPLE), max(1, canvas.shape[0] // OVERSAMPLE))
+    return cv2.resize(canvas, size, interpolation=cv2.INTER_AREA)
+
+
 def pen_digit(rng: np.random.Generator, img28: np.ndarray, height: float,
               width_ratio: tuple[float, float] = (0.05, 0.13),
               shear: float | None = None) -> np.ndarray:
@@ -134,9 +142,7 @@ def pen_mark(rng: np.random.Generator, kind: str, height: float, pen: float) -> 
         pts = np.array([[width, big // 4], [big // 6, big // 2 - width], [big // 2 - width, width]],
                        np.int32)
         cv2.polylines(canvas, [pts], False, 255, width, cv2.LINE_AA)
-    canvas = _elastic(rng, canvas.astype(np.float32) / 255.0, big * 0.02)
-    size = (max(1, canvas.shape[1] // k), max(1, canvas.shape[0] // k))
-    return cv2.resize(canvas, size, interpolation=cv2.INTER_AREA)
+    return _coverage(rng, canvas, big * 0.02)
 
 
 MARKS = ("period", "comma", "dash", "slash", "bracket", "underline", "tick")
@@ -167,12 +173,10 @@ def pen_word(rng: np.random.Generator, height: float, pen: float) -> np.ndarray:
     curve[:, 0] += rng.uniform(-0.5, 0.0) * (curve[:, 1] - curve[:, 1].min())  # the hand's slant
     width = max(1, int(round(pen * k)))
     curve -= curve.min(axis=0) - 2 * width
-    size = (int(curve[:, 0].max() + 2 * width + 1), int(curve[:, 1].max() + 2 * width + 1))
-    canvas = np.zeros((size[1], size[0]), np.uint8)
+    w, h = (int(v + 2 * width + 1) for v in curve.max(axis=0))
+    canvas = np.zeros((h, w), np.uint8)
     cv2.polylines(canvas, [curve.astype(np.int32)], False, 255, width, cv2.LINE_AA)
-    canvas = _elastic(rng, canvas.astype(np.float32) / 255.0, x_height * 0.08)
-    out = (max(1, canvas.shape[1] // k), max(1, canvas.shape[0] // k))
-    return cv2.resize(canvas, out, interpolation=cv2.INTER_AREA)
+    return _coverage(rng, canvas, x_height * 0.08)
 
 
 def european_forms(digits: Digits, seed: int = 0, share: float = 0.4) -> Digits:
