@@ -101,7 +101,7 @@ def test_training_tiles_of_every_kind_carry_digit_centres(digits):
 def test_european_forms_add_crossed_sevens(digits):
     from fcn8_ocr.train.pen import european_forms
 
-    more = european_forms(digits, seed=3, share=0.5)
+    more = european_forms(digits, seed=3, share=0.5, form_share=0.0)
     n = len(digits)
     added = more.labels[n:]
     sevens = int((digits.labels == 7).sum())
@@ -166,3 +166,45 @@ def test_handwritten_words_are_one_stroke_beside_the_number():
         assert (canvas[80:120, 100:180] == 230.0).all()
         drawn += int((canvas < 200).any())
     assert drawn >= 15  # most crops have room for it
+
+
+def _ink_rows(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.nonzero(image > 150)
+
+
+def test_european_forms_add_drawn_letterforms_of_each_form(digits):
+    from fcn8_ocr.train.letterforms import FORMS
+    from fcn8_ocr.train.pen import european_forms
+
+    more = european_forms(digits, seed=3, share=0.0, form_share=0.2)
+    added_images, added = more.images[len(digits):], more.labels[len(digits):]
+    per_form = int(0.2 * len(digits) / 10)
+    assert sorted(np.unique(added).tolist()) == sorted(FORMS)
+    assert all(int((added == label).sum()) == per_form for label in FORMS)
+    for image in added_images:  # MNIST's layout: ink inside the central 20 px box
+        ys, xs = _ink_rows(image)
+        assert image.dtype == np.uint8 and image.shape == (28, 28)
+        assert 16 <= ys.max() - ys.min() + 1 <= 24 and ys.min() >= 1 and ys.max() <= 26
+
+
+def test_drawn_threes_are_flat_topped_and_nines_end_in_one_straight_tail(digits):
+    """The forms MNIST lacks: a 3 whose top is a bar across the digit (MNIST 3s start
+    with an arc), a 9 whose foot is one narrow stroke."""
+    from fcn8_ocr.train.letterforms import continental_digits
+
+    def top_bar(image):  # share of the digit's width inked in its two top rows
+        ys, xs = _ink_rows(image)
+        top = xs[ys <= ys.min() + 1]
+        return (top.max() - top.min() + 1) / (xs.max() - xs.min() + 1)
+
+    def foot(image):  # share of the digit's width inked in its four bottom rows
+        ys, xs = _ink_rows(image)
+        low = xs[ys >= ys.max() - 3]
+        return (low.max() - low.min() + 1) / (xs.max() - xs.min() + 1)
+
+    drawn = continental_digits(60, seed=1)
+    threes, nines = drawn.images[drawn.labels == 3], drawn.images[drawn.labels == 9]
+    mnist_threes = digits.images[digits.labels == 3]
+    flat = np.median([top_bar(i) for i in threes])
+    assert flat >= 0.8 and flat > np.median([top_bar(i) for i in mnist_threes]) + 0.2
+    assert np.mean([foot(i) < 0.4 for i in nines]) >= 0.95

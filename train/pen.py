@@ -13,11 +13,13 @@ import cv2
 import numpy as np
 from skimage.morphology import skeletonize
 
+from .letterforms import continental_digits
 from .sources import Digits
 
 OVERSAMPLE = 4  # strokes are drawn at this multiple of the target size, then area-averaged
 SHEAR = (-0.6, 0.2)  # slant range, dx per dy; negative: the top leans right, as most hands write
 PEN_LIFT = 0.25  # share of digits whose stroke has a gap or two
+FORM_SHARE = 0.25  # drawn continental letterforms per form, as a share of a class's MNIST digits
 
 
 def _elastic(rng: np.random.Generator, image: np.ndarray, strength: float) -> np.ndarray:
@@ -179,9 +181,12 @@ def pen_word(rng: np.random.Generator, height: float, pen: float) -> np.ndarray:
     return _coverage(rng, canvas, x_height * 0.08)
 
 
-def european_forms(digits: Digits, seed: int = 0, share: float = 0.4) -> Digits:
-    """`digits` plus crossed copies of a `share` of its 7s (a short bar through the stem), as
-    continental hands write them and MNIST's American writers rarely do.
+def european_forms(digits: Digits, seed: int = 0, share: float = 0.4,
+                   form_share: float = FORM_SHARE) -> Digits:
+    """`digits` plus continental forms MNIST's American writers rarely use: crossed copies
+    of a `share` of its 7s (a short bar through the stem), and drawn letterforms
+    (`letterforms.FORMS`: flat-topped 3, open one-stroke 8, straight-tailed 9, looped or
+    Z-cornered 2, lead-in 1), `form_share` x the mean class size of each.
 
     (Flagged 1s were tried too and dropped: a 1 with a flag drawn down-left from its top
     is an MNIST 7 without its bar, and a model trained on both read plain 7s as 1s.)
@@ -205,8 +210,9 @@ def european_forms(digits: Digits, seed: int = 0, share: float = 0.4) -> Digits:
                  255, int(rng.integers(2, 4)), cv2.LINE_AA)
         extra_images.append(image)
         extra_labels.append(digits.labels[i])
-    if not extra_images:
-        return digits
-    return Digits(np.concatenate([digits.images, np.stack(extra_images)]),
-                  np.concatenate([digits.labels, np.asarray(extra_labels, digits.labels.dtype)]),
-                  f"{digits.source}+crossed7")
+    forms = continental_digits(int(form_share * len(digits) / 10), seed)
+    images = [digits.images, forms.images] + ([np.stack(extra_images)] if extra_images else [])
+    labels = [digits.labels, forms.labels.astype(digits.labels.dtype),
+              np.asarray(extra_labels, digits.labels.dtype)]
+    return Digits(np.concatenate(images), np.concatenate(labels),
+                  f"{digits.source}+{forms.source}+crossed7")
