@@ -2,6 +2,7 @@
 
     python bench/real.py --name before --model fcn8_ocr/models/default.onnx
     python bench/real.py --name after                 # the bundled model
+    python bench/real.py --name v10-one-line --one-line  # each crop read as one number
     python bench/real.py --docs                       # docs/real-scans.md from every result
 
 For one model: string and digit-count accuracy and CER on `mgr-rowid-val` (real scanned
@@ -139,15 +140,15 @@ def field_grids(count: int = 16) -> None:
         cv2.imwrite(str(GRIDS / "fields-vs-real.png"), np.vstack([synthetic, real]))
 
 
-def measure(model: str, name: str, limit: int | None, synthetic: bool) -> dict:
+def measure(model: str, name: str, limit: int | None, synthetic: bool, one_line: bool = False) -> dict:
     shared = shared_data()
     figures: dict[str, dict] = {}
     keep = ("images", "string_accuracy", "count_accuracy", "cer", "non_digit_labels",
             "mean_digit_iou", "seconds")
 
-    def run(label: str, data: Path, lim: int | None = None) -> dict:
-        start = time.perf_counter()
-        report = evaluate(model, data, limit=lim)
+    def run(label: str, data: Path, lim: int | None = None, crops: bool = True) -> dict:
+        start = time.perf_counter()  # crops: each image is one number (--one-line applies)
+        report = evaluate(model, data, options=Options(one_line=one_line and crops), limit=lim)
         report["seconds"] = round(time.perf_counter() - start, 1)
         figures[label] = {k: report[k] for k in keep if k in report}
         print(f"{label:>16}: " + ", ".join(f"{k} {v}" for k, v in figures[label].items()), flush=True)
@@ -171,8 +172,9 @@ def measure(model: str, name: str, limit: int | None, synthetic: bool) -> dict:
         figures["mnist-strips"]["source"] = source
     if synthetic:
         for label, data in synthetic_sets().items():
-            run(label, data)
-    return {"name": name, "model": str(model), "limit": limit, "figures": figures}
+            run(label, data, crops=False)
+    return {"name": name, "model": str(model), "limit": limit, "one_line": one_line,
+            "figures": figures}
 
 
 ROWS = (("mgr-rowid-val", "string_accuracy"), ("mgr-rowid-val", "count_accuracy"),
@@ -201,6 +203,8 @@ def main() -> None:
     parser.add_argument("--name", default=None, help="Measure and write bench/results/real-NAME.json.")
     parser.add_argument("--limit", type=int, default=None, help="First N mgr images only.")
     parser.add_argument("--no-synthetic", action="store_true", help="Skip m2nist-test/document-test.")
+    parser.add_argument("--one-line", action="store_true",
+                        help="Read each mgr crop and strip as one number (`--one-line`).")
     parser.add_argument("--docs", action="store_true", help="Print the table of every result.")
     parser.add_argument("--grids", action="store_true",
                         help="Write the synthetic field grid (and the side-by-side with real crops).")
@@ -208,7 +212,7 @@ def main() -> None:
     if args.grids:
         field_grids()
     if args.name:
-        result = measure(args.model, args.name, args.limit, not args.no_synthetic)
+        result = measure(args.model, args.name, args.limit, not args.no_synthetic, args.one_line)
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"real-{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
     if args.docs:

@@ -34,6 +34,11 @@ keep_cut_option = click.option(
     help="Keep digits whose ink reaches the page's edge (by default they are dropped: the "
          "scan or crop cut through them, e.g. the next column's number in a field crop).")
 
+one_line_option = click.option(
+    "--one-line", "one_line", is_flag=True,
+    help="Each image is a field crop holding one number (a register cell, a cheque amount): "
+         "keep only its main line of digits, not the neighbouring rows' marks the crop caught.")
+
 ink_level_option = click.option(
     "--ink-level", type=click.IntRange(1, 255), default=OPTIONS.ink_level, show_default=True,
     help="Stroke pixels: at least this bright once the paper is removed and ink stretched to "
@@ -103,6 +108,7 @@ def main() -> None:
 @ink_level_option
 @centre_threshold_option
 @keep_cut_option
+@one_line_option
 @click.option("--resume", is_flag=True, help="Skip pages already complete in results.jsonl.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default=JOB.engine, show_default=True,
               help="local processes, or a Ray cluster (the [ray] extra).")
@@ -116,7 +122,7 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
             workers: int, batch_size: int, tile: int, digit_height: float | None, pad: int,
             labels: Path | None, dpi: float, save_masks: bool, save_overlay: bool,
             no_refine: bool, ink_level: int, centre_threshold: float | None, keep_cut: bool,
-            resume: bool, engine: str, address: str | None, num_actors: int,
+            one_line: bool, resume: bool, engine: str, address: str | None, num_actors: int,
             ray_batch_size: int, quiet: bool) -> None:
     """Segment INPUTS (files, folders, globs) and write digit crops under --out."""
     if engine == "ray" and _absent("ray"):
@@ -139,7 +145,7 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
         sys.exit(EXIT_MODEL)
     options = Options(digit_height=digit_height, tile=tile, batch_size=batch_size,
                       refine=not no_refine, ink_level=ink_level, keep_cut=keep_cut,
-                      centre_threshold=centre_threshold)
+                      one_line=one_line, centre_threshold=centre_threshold)
     config = JobConfig(inputs=list(inputs), out=out, model=model, provider=provider,
                        threads=threads, workers=workers, options=options, labels=labels, pad=pad,
                        dpi=dpi, save_masks=save_masks, save_overlay=save_overlay, resume=resume,
@@ -284,11 +290,12 @@ def train(resume: bool, quiet: bool, **kwargs: object) -> None:
 @ink_level_option
 @centre_threshold_option
 @keep_cut_option
+@one_line_option
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Evaluate the first N images only.")
 def evaluate(model: str, data: str, out: Path | None, digit_height: float | None,
              no_refine: bool, ink_level: int, centre_threshold: float | None,
-             keep_cut: bool, limit: int | None) -> None:
+             keep_cut: bool, one_line: bool, limit: int | None) -> None:
     """Score a model on labelled data: IoU/Dice (masks), string and count accuracy and CER
     (labels.csv), recall/precision/class and string accuracy (COCO digit boxes)."""
     if model.endswith(".keras"):
@@ -301,7 +308,7 @@ def evaluate(model: str, data: str, out: Path | None, digit_height: float | None
     from .scoring import format_strings
 
     options = Options(digit_height=digit_height, refine=not no_refine, ink_level=ink_level,
-                      keep_cut=keep_cut, centre_threshold=centre_threshold)
+                      keep_cut=keep_cut, one_line=one_line, centre_threshold=centre_threshold)
     try:
         report = run_evaluation(model, data, out, options, limit)
     except ModelError as exc:

@@ -24,6 +24,7 @@ class Options:
     min_area: float = 0.04             # x digit_height**2
     centre_threshold: float | None = None  # centre-map peaks this high are digits; None = the model's
     keep_cut: bool = False             # keep digits the page's edge cuts through
+    one_line: bool = False             # each page is a field crop: keep only its main line
 
 
 @dataclass(kw_only=True)

@@ -26,6 +26,7 @@ from .regions import (
     extract_instances,
     extract_regions,
     find_centres,
+    main_line,
     order_regions,
 )
 from .tile import cut, plan_tiles
@@ -230,6 +231,8 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
         cut = [r for r, e in zip(regions, edge, strict=True) if e]
         if cut:  # a line may have been chained through a cut digit: order the rest again
             regions = order_regions([r for r, e in zip(regions, edge, strict=True) if not e])
+        if options.one_line:
+            regions = main_line(regions)
         result = PageResult(page, norm, regions, digit_strings(regions), info.background_id, cut)
         if want_mask:
             result.mask = result.class_map()

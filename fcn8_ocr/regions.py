@@ -192,6 +192,18 @@ def order_regions(regions: list[Region]) -> list[Region]:
     return ordered
 
 
+def main_line(regions: list[Region]) -> list[Region]:
+    """The regions of the line that weighs most (sum of digit height x confidence), in
+    reading order: a field crop's own number, without the marks and words of the rows and
+    columns around it that the crop also caught."""
+    if not regions:
+        return []
+    lines = sorted({r.line for r in regions})
+    weight = {n: sum(r.box[3] * r.confidence for r in regions if r.line == n) for n in lines}
+    best = max(lines, key=lambda n: (weight[n], -n))
+    return order_regions([r for r in regions if r.line == best])
+
+
 def digit_strings(regions: list[Region], gap_ratio: float = 0.8) -> list[dict]:
     """Per line, the digit strings in reading order: neighbours closer than `gap_ratio`
     times their height belong to one string."""

@@ -1,6 +1,9 @@
 """One region per digit: the centre and size outputs through a real onnxruntime session
 (the rule model of conftest with centre outputs) and the real runner."""
 
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -172,3 +175,29 @@ def test_the_centre_rule_comes_from_the_model(tmp_path):
     result = segment_pages([Page("t", "p", 1, page)], segmenter, segmenter.info,
                            Options(digit_height=24.0, centre_threshold=0.25))[0]
     assert len(result.regions) == 2
+
+
+def test_one_line_keeps_the_crops_heaviest_line_not_its_first(tmp_path, centre_model):
+    """A field crop (--one-line): the marks of the row above are dropped, even though they
+    come first in reading order; without the option every line is read."""
+    page = paper(170, 200)
+    blob(page, 100, cy=35)  # the row above: one mark
+    blob(page, 80, cy=110)  # the crop's own number: two digits
+    blob(page, 100, cy=110)
+    everything = regions_of(centre_model, page)
+    assert [r.line for r in everything] == [1, 2, 2]
+    segmenter = OnnxModel(centre_model)
+    (result,) = segment_pages([Page("t", "p", 1, page)], segmenter, segmenter.info,
+                              Options(digit_height=24.0, one_line=True))
+    assert [(r.line, r.position) for r in result.regions] == [(1, 1), (1, 2)]
+    assert all(abs(r.box[1] + r.box[3] / 2 - 110) <= 3 for r in result.regions)
+    assert [line["text"] for line in result.lines] == ["33"]
+    # the CLI's flag reaches the runner: one crop per digit of the main line only
+    cv2.imwrite(str(tmp_path / "crop.png"), page)
+    for flag, crops in (([], 3), (["--one-line"], 2)):
+        out = tmp_path / f"out{len(flag)}"
+        done = subprocess.run([sys.executable, "-m", "fcn8_ocr", "segment", str(tmp_path / "crop.png"),
+                               "--out", str(out), "--model", str(centre_model), "--digit-height",
+                               "24", "--quiet", *flag], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert len(list((out / "crops").rglob("*.png"))) == crops
