@@ -62,7 +62,7 @@ def _nine(rng: np.random.Generator) -> list[list[tuple[float, float]]]:
     opening = rng.uniform(0.0, 0.15)  # > 0: the head is left open at its top
     foot = rng.uniform(0.35, 0.65)
     stem = [(right, head * 0.2), (right - 0.02, head * 0.6), ((right + foot) / 2, 0.6), (foot, 1.0)]
-    head_stroke = [(right, head * 0.2 + opening), (0.5, 0.0 + opening / 2), (0.15, head * 0.35),
+    head_stroke = [(right, head * 0.2 + opening), (0.5, opening / 2), (0.15, head * 0.35),
                    (0.2, head * 0.9), (0.5, head), (right - 0.02, head * 0.6)]
     if rng.random() < 0.5:  # one stroke: round the head, then straight down
         return [head_stroke + stem[2:]]
@@ -97,13 +97,13 @@ def draw_form(rng: np.random.Generator, label: int) -> np.ndarray:
     curves = [_catmull_rom(s) for s in strokes]
     everything = np.vstack(curves)
     low, high = everything.min(axis=0), everything.max(axis=0)
-    scale = BOX * OVERSAMPLE / max(high[1] - low[1], (high[0] - low[0]) * 1.0, 1e-6)
+    scale = BOX * OVERSAMPLE / max(high[1] - low[1], high[0] - low[0], 1e-6)
     big = SIZE * OVERSAMPLE
     offset = (big - (high - low) * scale) / 2
     canvas = np.zeros((big, big), np.uint8)
     thickness = int(rng.integers(7, 11))  # ~2-2.7 px at 28 px, as MNIST strokes are
     for curve in curves:
-        pts = ((curve - low) * scale + offset) * 16
+        pts = ((curve - low) * scale + offset) * 16  # 16 = 2**shift: sub-pixel points
         cv2.polylines(canvas, [pts.astype(np.int32)], False, 255, thickness, cv2.LINE_AA, shift=4)
     return cv2.resize(canvas, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
 
