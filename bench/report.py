@@ -42,8 +42,9 @@ def write_markdown(results: dict, path: Path, notes: str = "") -> None:
     v, c = results["variants"], results["compute"]
     lines = ["# Benchmarks", "",
              f"Machine: {results['machine']['cpu']}; {results['machine']['threads']} threads; "
-             f"Python {results['machine']['python']}. Regenerate with `python bench/run.py` "
-             "(figures below are from `bench/results/full.json`).", "",
+             f"Python {results['machine']['python']}. Regenerate with `python bench/run.py "
+             "--checkpoint <the bundled model's .keras>` (docs/model.md names the run; figures "
+             "below are from `bench/results/full.json`).", "",
              "## Throughput and accuracy, side by side", "",
              "A4 pages: 2480x3508 JPEG at 300 dpi, digits 50-110 px tall, end to end (decode, "
              "preprocessing, inference, regions, crops written). M2NIST: 64x84 images from "

@@ -1,6 +1,6 @@
 """Speed, memory and accuracy of fcn8-ocr, side by side in one run.
 
-    python bench/run.py            # full run: figures for docs/benchmarks.md
+    python bench/run.py --checkpoint RUN/best.keras  # full run: figures for docs/benchmarks.md
     python bench/run.py --quick    # seconds: checks the scripts still work (CI)
 
 Writes bench/results/<mode>.json and, in full mode, docs/benchmarks.md. Needs the
@@ -191,16 +191,21 @@ def bundled_pair() -> tuple[Path | None, Path | None]:
     return DEFAULT_MODEL, (int8 if int8.is_file() else None)
 
 
-def keras_and_variants(tmp: Path, quick: bool) -> dict[str, str]:
-    """Model files to compare: Keras baseline, ONNX fp32, ONNX int8, lab width (fp32)."""
+def keras_and_variants(tmp: Path, quick: bool, checkpoint: Path) -> dict[str, str]:
+    """Model files to compare: Keras baseline, ONNX fp32, ONNX int8, lab width (fp32).
+
+    Full runs compare `checkpoint` (the bundled model's Keras weights) with the bundled
+    files; without it they stop rather than time an untrained stand-in."""
     from fcn8_ocr.export.convert import export_onnx
     from fcn8_ocr.export.quantize import quantize_int8
     from fcn8_ocr.train.model import build_fcn8
 
-    checkpoint = ROOT / "runs" / "default" / "best.keras"
     fp32_file, int8_file = bundled_pair()
     models: dict[str, str] = {}
-    if quick or not checkpoint.is_file() or fp32_file is None:
+    if not quick and (not checkpoint.is_file() or fp32_file is None):
+        sys.exit(f"error: {checkpoint}: the bundled model's Keras checkpoint is needed for the "
+                 "Keras baseline (--checkpoint); --quick runs without it")
+    if quick:
         model = build_fcn8(width=0.125)
         keras_path = tmp / "tiny.keras"
         model.save(keras_path)
@@ -221,6 +226,8 @@ def keras_and_variants(tmp: Path, quick: bool) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--checkpoint", type=Path, default=ROOT / "runs" / "default" / "best.keras",
+                        help="Keras weights of the bundled model (the baseline's same weights).")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--pages", type=int, default=5)
     parser.add_argument("--memory-child")
@@ -234,7 +241,7 @@ def main() -> None:
                                  "python": platform.python_version()}}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        models = keras_and_variants(tmp, args.quick)
+        models = keras_and_variants(tmp, args.quick, args.checkpoint)
         a4 = (620, 877) if args.quick else (2480, 3508)
         heights = (12.0, 28.0) if args.quick else (50.0, 110.0)
         pages = make_pages(tmp / "a4", 1 if args.quick else args.pages, a4, heights)

@@ -30,3 +30,15 @@ def test_quick_benchmark_runs(tmp_path):
     write_markdown(figures, tmp_path / "benchmarks.md")
     text = (tmp_path / "benchmarks.md").read_text()
     assert "## Targets" in text and "Keras" in text and "peak RSS" in text
+
+
+def test_a_full_benchmark_without_the_bundled_checkpoint_stops_instead_of_timing_a_stand_in(tmp_path):
+    """A full run once timed an untrained tiny network when runs/default/best.keras was
+    missing, and wrote its figures (digit IoU 0.003) into docs/benchmarks.md."""
+    missing = tmp_path / "absent.keras"
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--out", str(tmp_path),
+                             "--checkpoint", str(missing)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode != 0
+    assert f"{missing}: the bundled model's Keras checkpoint is needed" in result.stderr
+    assert not (tmp_path / "full.json").exists()
