@@ -147,7 +147,8 @@ def measure(model: str, name: str, limit: int | None, synthetic: bool, one_line:
             "mean_digit_iou", "seconds")
 
     def run(label: str, data: Path, lim: int | None = None, crops: bool = True) -> dict:
-        start = time.perf_counter()  # crops: each image is one number (--one-line applies)
+        """Evaluate one set; `crops`: each image is one number, so --one-line applies."""
+        start = time.perf_counter()
         report = evaluate(model, data, options=Options(one_line=one_line and crops), limit=lim)
         report["seconds"] = round(time.perf_counter() - start, 1)
         figures[label] = {k: report[k] for k in keep if k in report}

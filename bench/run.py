@@ -202,7 +202,9 @@ def keras_and_variants(tmp: Path, quick: bool, checkpoint: Path) -> dict[str, st
 
     fp32_file, int8_file = bundled_pair()
     models: dict[str, str] = {}
-    if not quick and (not checkpoint.is_file() or fp32_file is None):
+    if not quick and fp32_file is None:
+        sys.exit(f"error: {DEFAULT_MODEL}: no bundled model to benchmark")
+    if not quick and not checkpoint.is_file():
         sys.exit(f"error: {checkpoint}: the bundled model's Keras checkpoint is needed for the "
                  "Keras baseline (--checkpoint); --quick runs without it")
     if quick:

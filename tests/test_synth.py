@@ -168,7 +168,7 @@ def test_handwritten_words_are_one_stroke_beside_the_number():
     assert drawn >= 15  # most crops have room for it
 
 
-def _ink_rows(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ink(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.nonzero(image > 150)
 
 
@@ -182,7 +182,7 @@ def test_european_forms_add_drawn_letterforms_of_each_form(digits):
     assert sorted(np.unique(added).tolist()) == sorted(FORMS)
     assert all(int((added == label).sum()) == per_form for label in FORMS)
     for image in added_images:  # MNIST's layout: ink inside the central 20 px box
-        ys, xs = _ink_rows(image)
+        ys, xs = _ink(image)
         assert image.dtype == np.uint8 and image.shape == (28, 28)
         assert 16 <= ys.max() - ys.min() + 1 <= 24 and ys.min() >= 1 and ys.max() <= 26
 
@@ -193,12 +193,12 @@ def test_drawn_threes_are_flat_topped_and_nines_end_in_one_straight_tail(digits)
     from fcn8_ocr.train.letterforms import continental_digits
 
     def top_bar(image):  # share of the digit's width inked in its two top rows
-        ys, xs = _ink_rows(image)
+        ys, xs = _ink(image)
         top = xs[ys <= ys.min() + 1]
         return (top.max() - top.min() + 1) / (xs.max() - xs.min() + 1)
 
     def foot(image):  # share of the digit's width inked in its four bottom rows
-        ys, xs = _ink_rows(image)
+        ys, xs = _ink(image)
         low = xs[ys >= ys.max() - 3]
         return (low.max() - low.min() + 1) / (xs.max() - xs.min() + 1)
 
