@@ -21,15 +21,16 @@ from .read import Page
 from .regions import (
     Centre,
     Region,
+    centre_peaks,
     cut_by_edge,
     digit_strings,
     extract_instances,
     extract_regions,
-    find_centres,
     main_line,
+    merge_peaks,
     order_regions,
 )
-from .tile import cut, plan_tiles
+from .tile import Tile, cut, plan_tiles
 
 Predictor = Callable[..., dict[str, np.ndarray]]  # (batch, release_memory=False) -> outputs
 BLANK_LEVEL = 60  # a tile whose brightest model input pixel is below this holds no ink
@@ -63,14 +64,38 @@ class PageResult:
         return page_mask(self.page.image.shape[:2], self.regions + self.cut, self.background)
 
 
+@dataclass
+class Inferred:
+    """What the model gave for one model-scale image: its stitched class and score maps,
+    and (models with centre heads) its digit centres. The centre and size maps are read
+    tile by tile and never stitched: on a large page each would be a float per pixel."""
+
+    maps: dict[str, np.ndarray]
+    centres: list[Centre]
+
+
+def _tile_peaks(outputs: dict[str, np.ndarray], k: int, tile: Tile, shape: tuple[int, int],
+                info: ModelInfo, options: Options) -> list[Centre]:
+    """Centre peaks in one tile's core (page coordinates); its margin is their context and
+    the padding past the page's edge holds none."""
+    heat = outputs[CENTRES][k]
+    inside = (shape[0] - tile.y0, shape[1] - tile.x0)
+    if inside[0] < heat.shape[0] or inside[1] < heat.shape[1]:
+        heat = heat.copy()
+        heat[inside[0] :] = 0
+        heat[:, inside[1] :] = 0
+    return centre_peaks(heat, outputs[SIZES][k], info.digit_height,
+                        _centre_rule(info, options).threshold, tile.core_in_tile, (tile.y0, tile.x0))
+
+
 def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo,
-                 options: Options) -> list[dict[str, np.ndarray]]:
-    """The model's output maps for each model-scale image, inferred tile by tile, batched
+                 options: Options) -> list[Inferred]:
+    """The model's output for each model-scale image, inferred tile by tile, batched
     across images by tile shape; blank tiles are not inferred."""
-    blank = {LABELS: (np.uint8, info.background_id), SCORES: (np.float32, 1.0),
-             CENTRES: (np.float32, 0.0), SIZES: (np.float32, 0.0)}
-    maps = [{name: np.full(im.shape, blank[name][1], blank[name][0]) for name in info.outputs}
+    blank = {LABELS: (info.background_id, np.uint8), SCORES: (1.0, np.float32)}
+    maps = [{name: np.full(im.shape, value, dtype) for name, (value, dtype) in blank.items()}
             for im in images]
+    peaks: list[list[Centre]] = [[] for _ in images]
     groups: dict[tuple[int, int], list] = defaultdict(list)
     for index, image in enumerate(images):
         for tile in plan_tiles(*image.shape, options.tile, options.margin, info.stride,
@@ -94,7 +119,11 @@ def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo
         for k, (index, tile, _) in enumerate(chunk):
             for name, target in maps[index].items():
                 target[tile.core] = outputs[name][k][tile.core_in_tile]
-    return maps
+            if info.instances:
+                peaks[index] += _tile_peaks(outputs, k, tile, images[index].shape, info, options)
+    rule = _centre_rule(info, options)
+    return [Inferred(m, merge_peaks(p, rule) if info.instances else [])
+            for m, p in zip(maps, peaks, strict=True)]
 
 
 def _measured_height(centres: list[Centre]) -> float | None:
@@ -114,10 +143,6 @@ def _centre_rule(info: ModelInfo, options: Options) -> CentreRule:
     if options.centre_threshold is None:
         return info.centre_rule
     return replace(info.centre_rule, threshold=options.centre_threshold)
-
-
-def _centres(maps: dict[str, np.ndarray], info: ModelInfo, options: Options) -> list[Centre]:
-    return find_centres(maps[CENTRES], maps[SIZES], info.digit_height, _centre_rule(info, options))
 
 
 def _to_page(region: Region, grey: np.ndarray, norm: Normalised, options: Options
@@ -178,11 +203,10 @@ def _next_height(seen: float | None, norm: Normalised, first: Normalised, passes
     return fallbacks[passes - 1] if passes <= len(fallbacks) else None
 
 
-def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], maps: list[dict],
-                      centres: list[list[Centre]], predictor: Predictor, info: ModelInfo,
-                      options: Options) -> None:
-    """Scale pages again where the model's own sizes disagree with the first guess (norms,
-    maps and centres updated in place)."""
+def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], inferred: list[Inferred],
+                      predictor: Predictor, info: ModelInfo, options: Options) -> None:
+    """Scale pages again where the model's own sizes disagree with the first guess (norms
+    and inferred updated in place)."""
     first = list(norms)
     found = [False] * len(norms)
     for passes in range(1, MAX_PASSES):
@@ -190,7 +214,7 @@ def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], maps: li
         for index, grey in enumerate(greys):
             if found[index] and passes > 1:
                 continue
-            seen = _measured_height(centres[index])
+            seen = _measured_height(inferred[index].centres)
             found[index] = seen is not None
             height = _next_height(seen, norms[index], first[index], passes, info)
             if height is not None:
@@ -199,8 +223,7 @@ def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], maps: li
             break
         redone = _infer_tiles([n.image for _, n in again], predictor, info, options)
         for (index, norm), new in zip(again, redone, strict=True):
-            norms[index], maps[index] = norm, new
-            centres[index] = _centres(new, info, options)
+            norms[index], inferred[index] = norm, new
 
 
 def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, options: Options,
@@ -214,15 +237,16 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     """
     greys = [to_grey(p.image) for p in pages]
     norms = [normalise(g, info.digit_height, options.digit_height) for g in greys]
-    maps = _infer_tiles([n.image for n in norms], predictor, info, options)
-    centres = [_centres(m, info, options) if info.instances else [] for m in maps]
+    inferred = _infer_tiles([n.image for n in norms], predictor, info, options)
     if info.instances and options.digit_height is None:
-        _rescale_by_model(greys, norms, maps, centres, predictor, info, options)
+        _rescale_by_model(greys, norms, inferred, predictor, info, options)
     results = []
-    for page, grey, norm, out, seeds in zip(pages, greys, norms, maps, centres, strict=True):
+    for page, grey, norm, model_out in zip(pages, greys, norms, inferred, strict=True):
+        out = model_out.maps
         if info.instances:
-            found = extract_instances(out[LABELS], out[SCORES], seeds, info.background_id,
-                                      options.min_area, info.centre_rule.reach)
+            found = extract_instances(out[LABELS], out[SCORES], model_out.centres,
+                                      info.background_id, options.min_area,
+                                      info.centre_rule.reach)
         else:
             found = extract_regions(out[LABELS], out[SCORES], info.digit_height,
                                     info.background_id, options.min_area)

@@ -86,26 +86,41 @@ class Centre:
     heat: float
 
 
+def centre_peaks(heat: np.ndarray, sizes: np.ndarray, digit_height: float, threshold: float,
+                 within: tuple[slice, slice] | None = None, offset: tuple[int, int] = (0, 0)
+                 ) -> list[Centre]:
+    """Local maxima of the centre map at or above `threshold`, not yet merged: those inside
+    `within` (rows, columns of the map; default all of it), at their map position plus
+    `offset` (y, x). A tile's window gives its core's peaks with the margin as context."""
+    k = max(3, int(digit_height * 0.3) | 1)
+    peaks = (heat >= threshold) & (heat >= cv2.dilate(heat, np.ones((k, k), np.uint8)))
+    rows, cols = within or (slice(0, heat.shape[0]), slice(0, heat.shape[1]))
+    ys, xs = np.nonzero(peaks[rows, cols])
+    ys, xs = ys + (rows.start or 0), xs + (cols.start or 0)
+    return [Centre(int(y) + offset[0], int(x) + offset[1], max(float(sizes[y, x]), 1.0),
+                   float(heat[y, x])) for y, x in zip(ys, xs, strict=True)]
+
+
+def merge_peaks(peaks: list[Centre], rule: CentreRule = DEFAULT_CENTRE_RULE) -> list[Centre]:
+    """The digit centres among `peaks`, strongest first. A peak within `rule.same_digit`
+    (across along `rule.slant`, down; in digit heights) of a stronger one is the same digit:
+    digits are taller than wide, and neighbours stand side by side."""
+    peaks = sorted(peaks, key=lambda c: (-c.heat, c.y, c.x))
+    ys = np.array([c.y for c in peaks])
+    xs = np.array([c.x for c in peaks])
+    keep = np.zeros(len(peaks), bool)
+    for i, c in enumerate(peaks):  # strongest first; numpy over the peaks kept so far
+        kx, ky = xs[keep], ys[keep]
+        dx = (kx - c.x + rule.slant * (ky - c.y)) / (rule.same_digit[0] * c.size)
+        dy = (ky - c.y) / (rule.same_digit[1] * c.size)
+        keep[i] = not np.any(dx * dx + dy * dy < 1)
+    return [c for c, kept in zip(peaks, keep, strict=True) if kept]
+
+
 def find_centres(heat: np.ndarray, sizes: np.ndarray, digit_height: float,
                  rule: CentreRule = DEFAULT_CENTRE_RULE) -> list[Centre]:
-    """Local maxima of the centre map at or above `rule.threshold`, strongest first. A peak
-    within `rule.same_digit` (across along `rule.slant`, down; in digit heights) of a
-    stronger one is the same digit: digits are taller than wide, and neighbours stand
-    side by side."""
-    k = max(3, int(digit_height * 0.3) | 1)
-    peaks = (heat >= rule.threshold) & (heat >= cv2.dilate(heat, np.ones((k, k), np.uint8)))
-    ys, xs = np.nonzero(peaks)
-    order = np.argsort(-heat[ys, xs], kind="stable")
-    ys, xs = ys[order], xs[order]
-    size = np.maximum(sizes[ys, xs], 1.0)
-    keep = np.zeros(len(ys), bool)
-    for i in range(len(ys)):  # strongest first; numpy over the peaks kept so far
-        kx, ky = xs[keep], ys[keep]
-        dx = (kx - xs[i] + rule.slant * (ky - ys[i])) / (rule.same_digit[0] * size[i])
-        dy = (ky - ys[i]) / (rule.same_digit[1] * size[i])
-        keep[i] = not np.any(dx * dx + dy * dy < 1)
-    return [Centre(int(y), int(x), float(sz), float(heat[y, x]))
-            for y, x, sz in zip(ys[keep], xs[keep], size[keep], strict=True)]
+    """The digit centres of a whole centre map (`centre_peaks`, then `merge_peaks`)."""
+    return merge_peaks(centre_peaks(heat, sizes, digit_height, rule.threshold), rule)
 
 
 def extract_instances(labels: np.ndarray, scores: np.ndarray, centres: list[Centre],

@@ -201,3 +201,25 @@ def test_one_line_keeps_the_crops_heaviest_line_not_its_first(tmp_path, centre_m
                                "24", "--quiet", *flag], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert len(list((out / "crops").rglob("*.png"))) == crops
+
+
+def test_centres_found_tile_by_tile_match_the_whole_page(centre_model):
+    """The centre and size maps are read per tile (never stitched): peaks in each tile's
+    core, with its margin as context, then merged across tiles, give the same regions as
+    one window over the whole page, seams and the padded bottom-right edge included."""
+    rng = np.random.default_rng(4)
+    page = paper(250, 330)
+    for cy in (20, 75, 130, 185, 232):
+        for cx in range(14, 320, int(rng.integers(26, 40))):
+            blob(page, cx, cy, int(rng.integers(4, 9)))
+    whole = regions_of_with(centre_model, page, Options(digit_height=24.0, keep_cut=True))
+    tiled = regions_of_with(centre_model, page, Options(digit_height=24.0, keep_cut=True,
+                                                        tile=96, margin=32, whole_below=0))
+    assert len(whole) > 40
+    assert [(r.digit, r.box, r.confidence) for r in tiled] == \
+        [(r.digit, r.box, r.confidence) for r in whole]
+
+
+def regions_of_with(model, page: np.ndarray, options: Options):
+    segmenter = OnnxModel(model)
+    return segment_pages([Page("test.png", "p", 1, page)], segmenter, segmenter.info, options)[0].regions
