@@ -41,11 +41,16 @@ class CentreRule:
     slant: float = 0.3
     # (across, down): a digit pixel this close to a peak is that digit's
     reach: tuple[float, float] = (0.75, 0.9)
+    # classes written as one stroke (a 1): a peak beside one of them is the same digit only
+    # closer than `narrow_across` (not same_digit's across): two such digits stand close
+    narrow: tuple[int, ...] = (1,)
+    narrow_across: float = 0.4
 
     def to_json(self) -> dict:
         """The metadata value (JSON-ready)."""
         return {"threshold": self.threshold, "same_digit": list(self.same_digit),
-                "slant": self.slant, "reach": list(self.reach)}
+                "slant": self.slant, "reach": list(self.reach), "narrow": list(self.narrow),
+                "narrow_across": self.narrow_across}
 
 
 DEFAULT_CENTRE_RULE = CentreRule()
@@ -66,11 +71,15 @@ def _centre_rule(value: object, path: str) -> CentreRule:
 
     pairs_ok = all(isinstance(merged[k], list) and len(merged[k]) == 2
                    and all(number(x) and x > 0 for x in merged[k]) for k in ("same_digit", "reach"))
-    if not (pairs_ok and number(merged["slant"]) and number(merged["threshold"])
-            and 0 < merged["threshold"] <= 1):
+    narrow_ok = isinstance(merged["narrow"], list) and all(
+        isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 255 for x in merged["narrow"])
+    if not (pairs_ok and narrow_ok and number(merged["slant"]) and number(merged["threshold"])
+            and 0 < merged["threshold"] <= 1 and number(merged["narrow_across"])
+            and merged["narrow_across"] > 0):
         raise ModelError(f"{path}: metadata centres has values out of range: {value!r}")
     return CentreRule(float(merged["threshold"]), tuple(map(float, merged["same_digit"])),
-                      float(merged["slant"]), tuple(map(float, merged["reach"])))
+                      float(merged["slant"]), tuple(map(float, merged["reach"])),
+                      tuple(merged["narrow"]), float(merged["narrow_across"]))
 
 
 @dataclass(frozen=True)

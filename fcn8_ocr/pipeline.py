@@ -85,7 +85,8 @@ def _tile_peaks(outputs: dict[str, np.ndarray], k: int, tile: Tile, shape: tuple
         heat[inside[0] :] = 0
         heat[:, inside[1] :] = 0
     return centre_peaks(heat, outputs[SIZES][k], info.digit_height,
-                        _centre_rule(info, options).threshold, tile.core_in_tile, (tile.y0, tile.x0))
+                        _centre_rule(info, options).threshold, tile.core_in_tile, (tile.y0, tile.x0),
+                        outputs[LABELS][k], info.background_id)
 
 
 def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo,

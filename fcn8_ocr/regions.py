@@ -78,49 +78,68 @@ def extract_regions(labels: np.ndarray, scores: np.ndarray, digit_height: float,
 
 @dataclass(frozen=True)
 class Centre:
-    """A digit centre found by the model: position, digit height (model pixels), heat."""
+    """A digit centre found by the model: position, digit height (model pixels), heat, and
+    the class most of the digit pixels around it have (-1: none or not known)."""
 
     y: int
     x: int
     size: float
     heat: float
+    digit: int = -1
+
+
+def _class_around(labels: np.ndarray, y: int, x: int, radius: int, background: int) -> int:
+    """The class most digit pixels within `radius` of (y, x) have; -1 when none is a digit."""
+    near = labels[max(0, y - radius) : y + radius + 1, max(0, x - radius) : x + radius + 1]
+    near = near[near != background]
+    return int(np.bincount(near).argmax()) if near.size else -1
 
 
 def centre_peaks(heat: np.ndarray, sizes: np.ndarray, digit_height: float, threshold: float,
-                 within: tuple[slice, slice] | None = None, offset: tuple[int, int] = (0, 0)
-                 ) -> list[Centre]:
+                 within: tuple[slice, slice] | None = None, offset: tuple[int, int] = (0, 0),
+                 labels: np.ndarray | None = None, background: int = -1) -> list[Centre]:
     """Local maxima of the centre map at or above `threshold`, not yet merged: those inside
     `within` (rows, columns of the map; default all of it), at their map position plus
-    `offset` (y, x). A tile's window gives its core's peaks with the margin as context."""
+    `offset` (y, x). A tile's window gives its core's peaks with the margin as context.
+    With `labels` (the class map), each peak carries the class around it."""
     k = max(3, int(digit_height * 0.3) | 1)
     peaks = (heat >= threshold) & (heat >= cv2.dilate(heat, np.ones((k, k), np.uint8)))
     rows, cols = within or (slice(0, heat.shape[0]), slice(0, heat.shape[1]))
     ys, xs = np.nonzero(peaks[rows, cols])
     ys, xs = ys + (rows.start or 0), xs + (cols.start or 0)
+    radius = max(1, int(digit_height * 0.15))
     return [Centre(int(y) + offset[0], int(x) + offset[1], max(float(sizes[y, x]), 1.0),
-                   float(heat[y, x])) for y, x in zip(ys, xs, strict=True)]
+                   float(heat[y, x]),
+                   -1 if labels is None else _class_around(labels, y, x, radius, background))
+            for y, x in zip(ys, xs, strict=True)]
 
 
 def merge_peaks(peaks: list[Centre], rule: CentreRule = DEFAULT_CENTRE_RULE) -> list[Centre]:
     """The digit centres among `peaks`, strongest first. A peak within `rule.same_digit`
     (across along `rule.slant`, down; in digit heights) of a stronger one is the same digit:
-    digits are taller than wide, and neighbours stand side by side."""
+    digits are taller than wide, and neighbours stand side by side. Beside a peak of a
+    narrow class (`rule.narrow`: a 1 is one stroke), across is `rule.narrow_across`."""
     peaks = sorted(peaks, key=lambda c: (-c.heat, c.y, c.x))
     ys = np.array([c.y for c in peaks])
     xs = np.array([c.x for c in peaks])
+    narrow = np.isin([c.digit for c in peaks], rule.narrow)
     keep = np.zeros(len(peaks), bool)
     for i, c in enumerate(peaks):  # strongest first; numpy over the peaks kept so far
         kx, ky = xs[keep], ys[keep]
-        dx = (kx - c.x + rule.slant * (ky - c.y)) / (rule.same_digit[0] * c.size)
+        across = np.where(narrow[keep] | narrow[i], min(rule.narrow_across, rule.same_digit[0]),
+                          rule.same_digit[0])
+        dx = (kx - c.x + rule.slant * (ky - c.y)) / (across * c.size)
         dy = (ky - c.y) / (rule.same_digit[1] * c.size)
         keep[i] = not np.any(dx * dx + dy * dy < 1)
     return [c for c, kept in zip(peaks, keep, strict=True) if kept]
 
 
 def find_centres(heat: np.ndarray, sizes: np.ndarray, digit_height: float,
-                 rule: CentreRule = DEFAULT_CENTRE_RULE) -> list[Centre]:
+                 rule: CentreRule = DEFAULT_CENTRE_RULE, labels: np.ndarray | None = None,
+                 background: int = -1) -> list[Centre]:
     """The digit centres of a whole centre map (`centre_peaks`, then `merge_peaks`)."""
-    return merge_peaks(centre_peaks(heat, sizes, digit_height, rule.threshold), rule)
+    return merge_peaks(centre_peaks(heat, sizes, digit_height, rule.threshold,
+                                    labels=labels, background=background), rule)
 
 
 def extract_instances(labels: np.ndarray, scores: np.ndarray, centres: list[Centre],

@@ -248,6 +248,8 @@ def set_meta(key: str, value: str):
     ("bgfloat", set_meta("background_id", "10.5"), "background_id must be an integer"),
     ("rule", set_meta("centres", '{"threshold": 2}'), "metadata centres has values out of range"),
     ("rulekey", set_meta("centres", '{"reach": [1, 1], "radius": 3}'), "metadata centres must be"),
+    ("narrow", set_meta("centres", '{"narrow": ["1"]}'), "metadata centres has values out of range"),
+    ("narrow0", set_meta("centres", '{"narrow_across": 0}'), "metadata centres has values out of range"),
 ])
 def test_model_faults_exit_3_with_one_line(tmp_path, name, change, cause):
     model = broken_model(tmp_path, name, change)

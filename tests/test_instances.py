@@ -223,3 +223,16 @@ def test_centres_found_tile_by_tile_match_the_whole_page(centre_model):
 def regions_of_with(model, page: np.ndarray, options: Options):
     segmenter = OnnxModel(model)
     return segment_pages([Page("test.png", "p", 1, page)], segmenter, segmenter.info, options)[0].regions
+
+
+@pytest.mark.parametrize("digit, expected", [(1, 2), (4, 1)])
+def test_two_ones_side_by_side_are_two_digits_where_wider_peaks_would_be_one(digit, expected):
+    """Two peaks 0.45 digit heights apart: beside a 1 (a narrow class of the rule) they are
+    two digits ("11" written close); for any other class one digit seen twice."""
+    heat = np.zeros((60, 80), np.float32)
+    heat[30, 30], heat[30, 41] = 0.9, 0.8  # 11 px apart, digits 24 px tall
+    labels = np.full(heat.shape, BG, np.uint8)
+    labels[18:42, 27:33] = labels[18:42, 38:44] = digit
+    centres = find_centres(heat, np.full_like(heat, 24.0), 24.0, labels=labels, background=BG)
+    assert len(centres) == expected
+    assert {c.digit for c in centres} == {digit}
