@@ -75,7 +75,7 @@ class Inferred:
 
 
 def _tile_peaks(outputs: dict[str, np.ndarray], k: int, tile: Tile, shape: tuple[int, int],
-                info: ModelInfo, options: Options) -> list[Centre]:
+                info: ModelInfo, threshold: float) -> list[Centre]:
     """Centre peaks in one tile's core (page coordinates); its margin is their context and
     the padding past the page's edge holds none."""
     heat = outputs[CENTRES][k]
@@ -84,9 +84,8 @@ def _tile_peaks(outputs: dict[str, np.ndarray], k: int, tile: Tile, shape: tuple
         heat = heat.copy()
         heat[inside[0] :] = 0
         heat[:, inside[1] :] = 0
-    return centre_peaks(heat, outputs[SIZES][k], info.digit_height,
-                        _centre_rule(info, options).threshold, tile.core_in_tile, (tile.y0, tile.x0),
-                        outputs[LABELS][k], info.background_id)
+    return centre_peaks(heat, outputs[SIZES][k], info.digit_height, threshold, tile.core_in_tile,
+                        (tile.y0, tile.x0), outputs[LABELS][k], info.background_id)
 
 
 def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo,
@@ -114,6 +113,7 @@ def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo
     # after many tiles, the last call hands the arena back so that region extraction on a
     # large page does not hold both; small pages keep it for the next chunk
     total = sum(w.size for chunk in calls for _, _, w in chunk)
+    rule = _centre_rule(info, options)
     for n, chunk in enumerate(calls, 1):
         release = n == len(calls) and total > RELEASE_AFTER_PIXELS
         outputs = predictor(np.stack([w for _, _, w in chunk]), release_memory=release)
@@ -121,8 +121,8 @@ def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo
             for name, target in maps[index].items():
                 target[tile.core] = outputs[name][k][tile.core_in_tile]
             if info.instances:
-                peaks[index] += _tile_peaks(outputs, k, tile, images[index].shape, info, options)
-    rule = _centre_rule(info, options)
+                peaks[index] += _tile_peaks(outputs, k, tile, images[index].shape, info,
+                                            rule.threshold)
     return [Inferred(m, merge_peaks(p, rule) if info.instances else [])
             for m, p in zip(maps, peaks, strict=True)]
 

@@ -19,11 +19,11 @@ from fcn8_ocr.regions import extract_instances, find_centres
 BG = 10
 
 
-def regions_of(model, page: np.ndarray, keep_cut: bool = False):
+def regions_of(model, page: np.ndarray, keep_cut: bool = False, options: Options | None = None):
     segmenter = OnnxModel(model)
     assert segmenter.info.instances
     result = segment_pages([Page("test.png", "p", 1, page)], segmenter, segmenter.info,
-                           Options(digit_height=24.0, keep_cut=keep_cut))[0]
+                           options or Options(digit_height=24.0, keep_cut=keep_cut))[0]
     return result.regions
 
 
@@ -212,17 +212,13 @@ def test_centres_found_tile_by_tile_match_the_whole_page(centre_model):
     for cy in (20, 75, 130, 185, 232):
         for cx in range(14, 320, int(rng.integers(26, 40))):
             blob(page, cx, cy, int(rng.integers(4, 9)))
-    whole = regions_of_with(centre_model, page, Options(digit_height=24.0, keep_cut=True))
-    tiled = regions_of_with(centre_model, page, Options(digit_height=24.0, keep_cut=True,
-                                                        tile=96, margin=32, whole_below=0))
+    whole = regions_of(centre_model, page, options=Options(digit_height=24.0, keep_cut=True))
+    tiled = regions_of(centre_model, page, options=Options(digit_height=24.0, keep_cut=True,
+                                                           tile=96, margin=32, whole_below=0))
     assert len(whole) > 40
     assert [(r.digit, r.box, r.confidence) for r in tiled] == \
         [(r.digit, r.box, r.confidence) for r in whole]
 
-
-def regions_of_with(model, page: np.ndarray, options: Options):
-    segmenter = OnnxModel(model)
-    return segment_pages([Page("test.png", "p", 1, page)], segmenter, segmenter.info, options)[0].regions
 
 
 @pytest.mark.parametrize("digit, expected", [(1, 2), (4, 1)])
