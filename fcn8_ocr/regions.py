@@ -123,11 +123,11 @@ def merge_peaks(peaks: list[Centre], rule: CentreRule = DEFAULT_CENTRE_RULE) -> 
     ys = np.array([c.y for c in peaks])
     xs = np.array([c.x for c in peaks])
     narrow = np.isin([c.digit for c in peaks], rule.narrow)
+    narrow_across = min(rule.narrow_across, rule.same_digit[0])
     keep = np.zeros(len(peaks), bool)
     for i, c in enumerate(peaks):  # strongest first; numpy over the peaks kept so far
         kx, ky = xs[keep], ys[keep]
-        across = np.where(narrow[keep] | narrow[i], min(rule.narrow_across, rule.same_digit[0]),
-                          rule.same_digit[0])
+        across = np.where(narrow[keep] | narrow[i], narrow_across, rule.same_digit[0])
         dx = (kx - c.x + rule.slant * (ky - c.y)) / (across * c.size)
         dy = (ky - c.y) / (rule.same_digit[1] * c.size)
         keep[i] = not np.any(dx * dx + dy * dy < 1)

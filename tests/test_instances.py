@@ -220,7 +220,6 @@ def test_centres_found_tile_by_tile_match_the_whole_page(centre_model):
         [(r.digit, r.box, r.confidence) for r in whole]
 
 
-
 @pytest.mark.parametrize("digit, expected", [(1, 2), (4, 1)])
 def test_two_ones_side_by_side_are_two_digits_where_wider_peaks_would_be_one(digit, expected):
     """Two peaks 0.45 digit heights apart: beside a 1 (a narrow class of the rule) they are
