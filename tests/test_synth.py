@@ -148,6 +148,62 @@ def test_a_slanted_number_is_spaced_by_its_strokes_not_its_boxes(digits, monkeyp
     assert spacing(-0.6) - spacing(0.0) < 0.12  # a 0.6 lean would add 0.6 digit heights
 
 
+def test_touching_digits_touch_and_spaced_ones_do_not(digits, monkeypatch):
+    """The space between two digits is measured between their strokes, row by row, not
+    between the boxes around them (which hold a margin): a touching pair's strokes meet."""
+    from fcn8_ocr.train import fields
+
+    def stroke_gaps(touching: float) -> list[float]:
+        monkeypatch.setattr(fields, "TOUCHING", touching)
+        gaps = []
+        for seed in range(40):
+            canvas = np.full((120, 300), 230.0, np.float32)
+            labels = np.full(canvas.shape, BACKGROUND, np.uint8)
+            centres: list = []
+            fields.draw_number(np.random.default_rng(seed), canvas, labels, digits, 20.0, 90.0,
+                               40.0, 30.0, 2, centres, pen_share=1.0)
+            (_, _, _, first), (_, _, _, second) = sorted(centres, key=lambda c: c[1])
+            if first == second:
+                continue
+            rows = (labels == first).any(1) & (labels == second).any(1)
+            right = [np.nonzero(row == first)[0].max() for row in labels[rows]]
+            left = [np.nonzero(row == second)[0].min() for row in labels[rows]]
+            gaps.append(min(a - b for a, b in zip(left, right, strict=True)) / 40.0 if rows.any()
+                        else 1.0)
+        return gaps
+
+    assert np.median(stroke_gaps(1.0)) <= 0.03
+    assert np.median(stroke_gaps(0.0)) >= 0.1
+
+
+def test_a_narrow_hand_writes_narrower_digits_closer_together(digits, monkeypatch):
+    """Register hands write tall, narrow digits: a number by a narrow hand has its digit
+    centres closer together and each digit's ink narrower than MNIST's round hand."""
+    from fcn8_ocr.train import fields
+
+    monkeypatch.setattr(fields, "SHEAR", (0.0, 0.0))
+    monkeypatch.setattr(fields, "TOUCHING", 0.0)
+
+    def widths(share: float) -> tuple[float, float]:
+        monkeypatch.setattr(fields, "NARROW_HANDS", share)
+        steps, inks = [], []
+        for seed in range(30):
+            canvas = np.full((120, 300), 230.0, np.float32)
+            labels = np.full(canvas.shape, BACKGROUND, np.uint8)
+            centres: list = []
+            fields.draw_number(np.random.default_rng(seed), canvas, labels, digits, 20.0, 90.0,
+                               40.0, 30.0, 2, centres, pen_share=1.0)
+            (_, x0, *_), (_, x1, *_) = sorted(centres, key=lambda c: c[1])
+            steps.append((x1 - x0) / 40.0)
+            xs = np.nonzero((labels != BACKGROUND).any(axis=0))[0]
+            inks.append((xs.max() - xs.min()) / 40.0)
+        return float(np.median(steps)), float(np.median(inks))
+
+    (round_step, round_ink), (narrow_step, narrow_ink) = widths(0.0), widths(1.0)
+    print(round_step, narrow_step, round_ink, narrow_ink)
+    assert narrow_step < round_step - 0.1 and narrow_ink < round_ink - 0.2
+
+
 def test_handwritten_words_are_one_stroke_beside_the_number():
     """Cursive words (background) are one connected pen stroke, wider than tall, and are
     written clear of the number's box."""

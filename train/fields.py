@@ -20,7 +20,7 @@ from fcn8_ocr.classes import BACKGROUND
 
 from .pen import MARKS, SHEAR, pen_digit, pen_mark, pen_word
 from .sources import Digits
-from .synth import digit_alpha, ink_centres
+from .synth import GAP, TOUCHING_GAP, digit_alpha, ink_centres, place_beside, row_extent
 
 Centre = tuple[float, float, float, int]  # (y, x, digit height) in image pixels, digit
 _FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX,
@@ -30,7 +30,9 @@ _PRINTED = ("Trykt for Kirkens", "No.", "Anm.", "Dato", "Total", "Kr.", "Sum", "
 FAINT = 0.2  # share of fields written in pencil or faded ink
 NEIGHBOURS = 0.3  # share of string-labelled crops that cut through the next column's digits
 TOUCHING = 0.5  # share of numbers whose digits touch (half of them joined by hairlines)
-TOUCHING_GAP, GAP = (-0.2, 0.02), (0.02, 0.45)  # space between strokes, in digit heights
+# share of numbers written by a narrow hand, and its width factor: register hands write
+# tall, narrow digits (about half a digit height wide), MNIST's are rounder
+NARROW_HANDS, NARROW_WIDTH = 0.4, (0.55, 0.85)
 WORDS = 0.4  # share of crops with a handwritten word (names, abbreviations) beside the number
 
 
@@ -211,19 +213,23 @@ def draw_number(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarray
     touching = rng.random() < TOUCHING
     joined = touching and rng.random() < 0.5
     pen = rng.uniform(0.05, 0.13) * height
-    slant = rng.uniform(*SHEAR)  # one hand: one slant for the whole number
-    previous_end = None
+    slant = rng.uniform(*SHEAR)  # one hand: one slant and width for the whole number
+    narrow = rng.uniform(*NARROW_WIDTH) if rng.random() < NARROW_HANDS else 1.0
+    previous_end, previous_edge, end = None, None, x
     for _ in range(count):
         i = int(rng.integers(len(digits)))
         dh = height * rng.uniform(0.85, 1.12)
         shear = float(np.clip(slant + rng.normal(0, 0.05), -0.7, 0.3))
         if rng.random() < pen_share:
             alpha = pen_digit(rng, digits.images[i], dh, (pen / height * 0.8, pen / height * 1.2),
-                              shear)
+                              shear, narrow)
         else:
             alpha, shear = digit_alpha(rng, digits.images[i], dh), 0.0
         ah, aw = alpha.shape
         top = int(baseline - ah + rng.normal(0, height * 0.05))
+        gap = rng.uniform(*TOUCHING_GAP) if touching else rng.uniform(*GAP)
+        if previous_edge is not None:
+            x = place_beside(previous_edge, alpha, top, gap * height, x)
         if joined and previous_end is not None:  # cursive: a hairline from the last digit
             _ligature(rng, canvas, previous_end, _ink_end(alpha, top, int(x), first=True), pen, ink)
         window = _blend(canvas, alpha, ink + rng.normal(0, 4), top, int(x))
@@ -232,11 +238,10 @@ def draw_number(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarray
             labels[ys, xs][a >= 0.5] = digits.labels[i]
         centres.extend(ink_centres(alpha >= 0.5, top, int(x), digits.labels[i]))
         previous_end = _ink_end(alpha, top, int(x), first=False)
-        # the gap is between strokes: a slanted digit's box is wider by its lean, which
-        # the next digit's box overlaps
-        gap = rng.uniform(*TOUCHING_GAP) if touching else rng.uniform(*GAP)
-        x += aw - abs(shear) * ah + gap * height
-    return x, pen
+        previous_edge = (top, int(x) + row_extent(alpha, right=True))
+        # a box-wide step, should the next digit share no row with this one
+        x, end = x + aw - abs(shear) * ah, max(end, int(x) + aw)
+    return end, pen
 
 
 def register_field(rng: np.random.Generator, digits: Digits, height: int, width: int,

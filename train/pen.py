@@ -59,12 +59,13 @@ def _coverage(rng: np.random.Generator, canvas: np.ndarray, strength: float) -> 
 
 def pen_digit(rng: np.random.Generator, img28: np.ndarray, height: float,
               width_ratio: tuple[float, float] = (0.05, 0.13),
-              shear: float | None = None) -> np.ndarray:
+              shear: float | None = None, narrow: float = 1.0) -> np.ndarray:
     """Ink coverage of one MNIST digit re-drawn `height` px tall with a thin pen.
 
     The digit is slanted (by `shear`, dx per dy, negative leaning right; random if not
-    given), rotated, stretched and elastically distorted at 4x size, thinned to its
-    skeleton and stroked with a pen `width_ratio` x height wide.
+    given), rotated, stretched (its width also by the hand's `narrow` factor) and
+    elastically distorted at 4x size, thinned to its skeleton and stroked with a pen
+    `width_ratio` x height wide.
     """
     ys, xs = np.nonzero(img28 > 30)
     if len(ys) == 0:
@@ -73,7 +74,7 @@ def pen_digit(rng: np.random.Generator, img28: np.ndarray, height: float,
     h0, w0 = crop.shape
     big_h = height * OVERSAMPLE
     scale = big_h / h0
-    sx, sy = scale * rng.uniform(0.75, 1.2), scale
+    sx, sy = scale * rng.uniform(0.75, 1.2) * narrow, scale
     if shear is None:
         shear = rng.uniform(*SHEAR)
     angle = math.radians(rng.uniform(-6, 6))

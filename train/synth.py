@@ -264,12 +264,38 @@ def document_page(rng: np.random.Generator, digits: Digits, height: int, width: 
     return image, labels
 
 
+TOUCHING_GAP, GAP = (-0.06, 0.03), (0.05, 0.6)  # space between strokes, in digit heights
+
+
+def row_extent(alpha: np.ndarray, right: bool) -> np.ndarray:
+    """Per row of a digit's coverage, its leftmost (or rightmost) ink column; NaN where
+    the row holds no ink."""
+    inked = alpha >= 0.5
+    column = (alpha.shape[1] - 1 - inked[:, ::-1].argmax(1)) if right else inked.argmax(1)
+    return np.where(inked.any(1), column, np.nan)
+
+
+def place_beside(previous: tuple[int, np.ndarray], alpha: np.ndarray, top: int, gap: float,
+            fallback: float) -> float:
+    """The x at which `alpha` (placed at row `top`) leaves `gap` pixels between its strokes
+    and the previous digit's (`previous`: its top row and, per row, its rightmost ink x)
+    in the rows they share; negative gaps overlap. `fallback` when they share none."""
+    previous_top, right = previous
+    left = row_extent(alpha, right=False)
+    y0, y1 = max(previous_top, top), min(previous_top + len(right), top + len(left))
+    if y1 <= y0:
+        return fallback
+    need = right[y0 - previous_top : y1 - previous_top] - left[y0 - top : y1 - top] + gap
+    return float(np.nanmax(need)) if np.isfinite(need).any() else fallback
+
+
 def _draw_string(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarray,
                  digits: Digits, x: int, baseline: int, h: float, ink: np.ndarray,
                  count: int | None = None, pen: float = 0.0, centres: list | None = None) -> int:
     """Write a handwritten digit string whose baseline is at `baseline`; returns its end x."""
     count = int(rng.integers(1, 9)) if count is None else count
     touching = rng.random() < 0.25
+    previous, end = None, x
     for _ in range(count):
         i = int(rng.integers(len(digits)))
         dh = h * rng.uniform(0.85, 1.1)
@@ -279,15 +305,19 @@ def _draw_string(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarra
             alpha = digit_alpha(rng, digits.images[i], dh)
         ah, aw = alpha.shape
         top = baseline - ah + int(rng.normal(0, h * 0.04))
+        # the space is between strokes (touching: they meet), as fields.draw_number
+        gap = rng.uniform(*TOUCHING_GAP) if touching else rng.uniform(*GAP)
+        if previous is not None:
+            x = int(place_beside(previous, alpha, top, gap * h, x))
         window = _composite(canvas, alpha, ink + rng.normal(0, 5, 3), top, x)
         if centres is not None:
             centres.extend(ink_centres(alpha >= 0.5, top, x, digits.labels[i]))
         if window is not None:
             ys, xs, a = window
             labels[ys, xs][a >= 0.5] = digits.labels[i]
-        gap = rng.uniform(-0.25, 0.05) if touching else rng.uniform(-0.1, 0.45)
-        x += int(aw + gap * h)
-    return x
+        previous = (top, x + row_extent(alpha, right=True))
+        x, end = x + aw, max(end, x + aw)
+    return end
 
 
 def _degrade(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray,
