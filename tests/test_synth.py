@@ -200,7 +200,6 @@ def test_a_narrow_hand_writes_narrower_digits_closer_together(digits, monkeypatc
         return float(np.median(steps)), float(np.median(inks))
 
     (round_step, round_ink), (narrow_step, narrow_ink) = widths(0.0), widths(1.0)
-    print(round_step, narrow_step, round_ink, narrow_ink)
     assert narrow_step < round_step - 0.1 and narrow_ink < round_ink - 0.2
 
 
