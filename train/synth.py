@@ -276,7 +276,7 @@ def row_extent(alpha: np.ndarray, right: bool) -> np.ndarray:
 
 
 def place_beside(previous: tuple[int, np.ndarray], alpha: np.ndarray, top: int, gap: float,
-            fallback: float) -> float:
+                 fallback: float) -> float:
     """The x at which `alpha` (placed at row `top`) leaves `gap` pixels between its strokes
     and the previous digit's (`previous`: its top row and, per row, its rightmost ink x)
     in the rows they share; negative gaps overlap. `fallback` when they share none."""
