@@ -126,6 +126,19 @@ def test_pen_lifts_leave_gaps_in_the_stroke(digits, monkeypatch):
     assert ink(1.0) < 0.97 * ink(0.0)
 
 
+def two_digits(digits, seed: int) -> tuple[np.ndarray, list]:
+    """A two-digit number 40 px tall drawn by `fields.draw_number` (pen digits only): its
+    class-id labels and its digit centres, left to right."""
+    from fcn8_ocr.train import fields
+
+    canvas = np.full((120, 300), 230.0, np.float32)
+    labels = np.full(canvas.shape, BACKGROUND, np.uint8)
+    centres: list = []
+    fields.draw_number(np.random.default_rng(seed), canvas, labels, digits, 20.0, 90.0, 40.0,
+                       30.0, 2, centres, pen_share=1.0)
+    return labels, sorted(centres, key=lambda c: c[1])
+
+
 def test_a_slanted_number_is_spaced_by_its_strokes_not_its_boxes(digits, monkeypatch):
     """Hand-written numbers lean as one; the space between two digits is measured between
     their strokes, so a steep slant does not push the digits apart (the box of a leaning
@@ -136,12 +149,8 @@ def test_a_slanted_number_is_spaced_by_its_strokes_not_its_boxes(digits, monkeyp
         monkeypatch.setattr(fields, "SHEAR", (slant, slant))
         steps = []
         for seed in range(40):
-            canvas = np.full((120, 300), 230.0, np.float32)
-            labels = np.full(canvas.shape, BACKGROUND, np.uint8)
-            centres: list = []
-            fields.draw_number(np.random.default_rng(seed), canvas, labels, digits, 20.0, 90.0,
-                               40.0, 30.0, 2, centres, pen_share=1.0)
-            (_, x0, *_), (_, x1, *_) = sorted(centres, key=lambda c: c[1])
+            labels, centres = two_digits(digits, seed)
+            (_, x0, *_), (_, x1, *_) = centres
             steps.append((x1 - x0) / 40.0)
         return float(np.median(steps))
 
@@ -157,12 +166,8 @@ def test_touching_digits_touch_and_spaced_ones_do_not(digits, monkeypatch):
         monkeypatch.setattr(fields, "TOUCHING", touching)
         gaps = []
         for seed in range(40):
-            canvas = np.full((120, 300), 230.0, np.float32)
-            labels = np.full(canvas.shape, BACKGROUND, np.uint8)
-            centres: list = []
-            fields.draw_number(np.random.default_rng(seed), canvas, labels, digits, 20.0, 90.0,
-                               40.0, 30.0, 2, centres, pen_share=1.0)
-            (_, _, _, first), (_, _, _, second) = sorted(centres, key=lambda c: c[1])
+            labels, centres = two_digits(digits, seed)
+            (_, _, _, first), (_, _, _, second) = centres
             if first == second:
                 continue
             rows = (labels == first).any(1) & (labels == second).any(1)
@@ -188,12 +193,8 @@ def test_a_narrow_hand_writes_narrower_digits_closer_together(digits, monkeypatc
         monkeypatch.setattr(fields, "NARROW_HANDS", share)
         steps, inks = [], []
         for seed in range(30):
-            canvas = np.full((120, 300), 230.0, np.float32)
-            labels = np.full(canvas.shape, BACKGROUND, np.uint8)
-            centres: list = []
-            fields.draw_number(np.random.default_rng(seed), canvas, labels, digits, 20.0, 90.0,
-                               40.0, 30.0, 2, centres, pen_share=1.0)
-            (_, x0, *_), (_, x1, *_) = sorted(centres, key=lambda c: c[1])
+            labels, centres = two_digits(digits, seed)
+            (_, x0, *_), (_, x1, *_) = centres
             steps.append((x1 - x0) / 40.0)
             xs = np.nonzero((labels != BACKGROUND).any(axis=0))[0]
             inks.append((xs.max() - xs.min()) / 40.0)
