@@ -264,3 +264,22 @@ def test_drawn_threes_are_flat_topped_and_nines_end_in_one_straight_tail(digits)
     flat = np.median([top_bar(i) for i in threes])
     assert flat >= 0.8 and flat > np.median([top_bar(i) for i in mnist_threes]) + 0.2
     assert np.mean([foot(i) < 0.4 for i in nines]) >= 0.95
+
+
+def test_some_drawn_eights_have_no_upper_loop():
+    """The register 8 is an open "V" over one bowl: its upper-left corner holds at most
+    the start of the down-stroke, where the other drawn 8s run their upper loop."""
+    from fcn8_ocr.train.letterforms import FORMS, OPEN_EIGHTS
+
+    def upper_left_ink(strokes, size=200):  # stroke length in the top 40 %, left 25 %
+        canvas = np.zeros((size + 40, size + 40), np.uint8)
+        for stroke in strokes:
+            cv2.polylines(canvas, [(np.asarray(stroke) * size + 20).astype(np.int32)], False, 255, 3)
+        ys, xs = np.nonzero(canvas)
+        height, width = ys.max() - ys.min(), xs.max() - xs.min()
+        corner = canvas[ys.min() : ys.min() + int(0.4 * height), xs.min() : xs.min() + int(0.25 * width)]
+        return (corner > 0).sum() / 3 / height
+
+    rng = np.random.default_rng(4)
+    corners = np.array([upper_left_ink(FORMS[8](rng)) for _ in range(300)])
+    assert abs(np.mean(corners < 0.7) - OPEN_EIGHTS) < 0.1

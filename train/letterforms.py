@@ -7,7 +7,9 @@ European school hands (Scandinavian, German), not from any evaluation sample:
 
 * flat-topped 3 (a bar, a diagonal, one lower bowl: the "z with a tail" 3);
 * 8 written in one open stroke: over the top from the right, down through the middle,
-  round the bottom, back up through the middle, past the start to the upper right;
+  round the bottom, back up through the middle, past the start to the upper right; or with
+  no upper loop at all (the Danish register 8): down from the top left through the middle,
+  round the lower bowl, back up across the down-stroke into a long tail to the upper right;
 * 9 with a small (sometimes unclosed) head and a long straight tail;
 * 2 with a small loop where the diagonal meets the base, or a sharp "Z" corner;
 * 1 with a long, steep up-stroke into its top (not a flat flag: that read plain 7s as 1s).
@@ -24,6 +26,7 @@ SIZE = 28
 BOX = 20  # MNIST digits fit a 20 px box centred in 28 px
 OVERSAMPLE = 4
 JITTER = 0.035  # control-point noise, in units of the box
+OPEN_EIGHTS = 0.5  # share of drawn 8s with no upper loop
 
 
 def _catmull_rom(points: np.ndarray, samples: int = 12) -> np.ndarray:
@@ -49,8 +52,15 @@ def _three(rng: np.random.Generator) -> list[list[tuple[float, float]]]:
 
 
 def _eight(rng: np.random.Generator) -> list[list[tuple[float, float]]]:
-    top = rng.uniform(0.3, 0.42)  # upper loop's depth
     reach = rng.uniform(0.95, 1.1)  # how far up and right the last stroke runs past the start
+    if rng.random() < OPEN_EIGHTS:  # no upper loop: an open "V" over the lower bowl
+        start = (rng.uniform(0.2, 0.4), rng.uniform(0.0, 0.08))
+        cross = (rng.uniform(0.45, 0.6), rng.uniform(0.3, 0.45))  # where the strokes cross
+        hook = [(start[0] - 0.08, start[1] + 0.1)] if rng.random() < 0.4 else []
+        return [hook + [start, ((start[0] + cross[0]) / 2, cross[1] / 2), cross, (0.78, 0.7),
+                        (0.65, 0.95), (0.4, 0.98), (0.25, 0.82), (cross[0] - 0.12, cross[1] + 0.12),
+                        (cross[0] + 0.08, cross[1] - 0.08), (0.8, 0.15), (reach, rng.uniform(-0.12, 0.0))]]
+    top = rng.uniform(0.3, 0.42)  # upper loop's depth
     return [[(rng.uniform(0.45, 0.65), rng.uniform(0.02, 0.1)), (0.3, 0.0), (0.12, 0.14), (0.3, top),
              (0.58, 0.55), (0.8, 0.76), (0.62, 0.97), (0.3, 0.95), (0.2, 0.75), (0.48, 0.5),
              (0.78, 0.24), (reach, rng.uniform(-0.12, 0.0))]]
