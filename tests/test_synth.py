@@ -283,3 +283,17 @@ def test_some_drawn_eights_have_no_upper_loop():
     rng = np.random.default_rng(4)
     corners = np.array([upper_left_ink(FORMS[8](rng)) for _ in range(300)])
     assert abs(np.mean(corners < 0.7) - OPEN_EIGHTS) < 0.1
+
+
+def test_drawn_zeros_are_narrower_than_mnist_zeros(digits):
+    """Register and European hands write the 0 as a narrow oval; MNIST's are round."""
+    from fcn8_ocr.train.letterforms import continental_digits
+
+    def aspect(image):
+        ys, xs = _ink(image)
+        return (xs.max() - xs.min() + 1) / (ys.max() - ys.min() + 1)
+
+    drawn = continental_digits(60, seed=1)
+    narrow = np.median([aspect(i) for i in drawn.images[drawn.labels == 0]])
+    round_ = np.median([aspect(i) for i in digits.images[digits.labels == 0]])
+    assert narrow <= 0.6 and narrow < round_ - 0.2

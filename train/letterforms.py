@@ -12,7 +12,8 @@ European school hands (Scandinavian, German), not from any evaluation sample:
   round the lower bowl, back up across the down-stroke into a long tail to the upper right;
 * 9 with a small (sometimes unclosed) head and a long straight tail;
 * 2 with a small loop where the diagonal meets the base, or a sharp "Z" corner;
-* 1 with a long, steep up-stroke into its top (not a flat flag: that read plain 7s as 1s).
+* 1 with a long, steep up-stroke into its top (not a flat flag: that read plain 7s as 1s);
+* 0 as a narrow upright oval, begun at the top and run a little past its start.
 """
 
 from __future__ import annotations
@@ -98,7 +99,16 @@ def _one(rng: np.random.Generator) -> list[list[tuple[float, float]]]:
     return [[lead, top, top, foot]]
 
 
-FORMS = {3: _three, 8: _eight, 9: _nine, 2: _two, 1: _one}
+def _zero(rng: np.random.Generator) -> list[list[tuple[float, float]]]:
+    half = rng.uniform(0.15, 0.28)  # half the oval's width: MNIST's 0s are about twice as wide
+    start = (0.5 + rng.uniform(-0.05, 0.1), rng.uniform(0.0, 0.06))
+    overrun = (0.5 + half * rng.uniform(0.3, 0.9), rng.uniform(0.02, 0.15))
+    return [[start, (0.5 - half, 0.2), (0.5 - half * 1.05, 0.55), (0.5 - half * 0.7, 0.9), (0.5, 1.0),
+             (0.5 + half * 0.8, 0.85), (0.5 + half, 0.45), (0.5 + half * 0.7, 0.12), (0.45, 0.02),
+             overrun]]
+
+
+FORMS = {3: _three, 8: _eight, 9: _nine, 2: _two, 1: _one, 0: _zero}
 
 
 def draw_form(rng: np.random.Generator, label: int) -> np.ndarray:
