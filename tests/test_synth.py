@@ -297,3 +297,19 @@ def test_drawn_zeros_are_narrower_than_mnist_zeros(digits):
     narrow = np.median([aspect(i) for i in drawn.images[drawn.labels == 0]])
     round_ = np.median([aspect(i) for i in digits.images[digits.labels == 0]])
     assert narrow <= 0.6 and narrow < round_ - 0.2
+
+
+def test_about_half_the_drawn_fours_are_closed(digits):
+    """A closed 4 (printed style) encloses a triangle above its bar; MNIST's rarely do."""
+    from fcn8_ocr.train.letterforms import continental_digits
+
+    def closed(image):  # any paper enclosed by ink
+        paper = (image <= 100).astype(np.uint8)
+        count, labels = cv2.connectedComponents(paper, connectivity=4)
+        edge = set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])))
+        return any(c not in edge and (labels == c).sum() >= 2 for c in range(1, count))
+
+    drawn = continental_digits(100, seed=1)
+    share = np.mean([closed(i) for i in drawn.images[drawn.labels == 4]])
+    assert 0.35 <= share <= 0.65
+    assert np.mean([closed(i) for i in digits.images[digits.labels == 4]]) < 0.2

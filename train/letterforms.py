@@ -13,7 +13,9 @@ European school hands (Scandinavian, German), not from any evaluation sample:
 * 9 with a small (sometimes unclosed) head and a long straight tail;
 * 2 with a small loop where the diagonal meets the base, or a sharp "Z" corner;
 * 1 with a long, steep up-stroke into its top (not a flat flag: that read plain 7s as 1s);
-* 0 as a narrow upright oval, begun at the top and run a little past its start.
+* 0 as a narrow upright oval, begun at the top and run a little past its start;
+* 4 with a closed top (a diagonal from the stem's top down to a bar, as printed) or with a
+  short left arm over a bar, beside a tall stem.
 """
 
 from __future__ import annotations
@@ -108,7 +110,17 @@ def _zero(rng: np.random.Generator) -> list[list[tuple[float, float]]]:
              overrun]]
 
 
-FORMS = {3: _three, 8: _eight, 9: _nine, 2: _two, 1: _one, 0: _zero}
+def _four(rng: np.random.Generator) -> list[list[tuple[float, float]]]:
+    stem_x, bar_y = rng.uniform(0.55, 0.72), rng.uniform(0.55, 0.7)
+    bar = [(rng.uniform(0.0, 0.12), bar_y), (stem_x + rng.uniform(0.1, 0.25), bar_y - rng.uniform(0.0, 0.06))]
+    stem = [(stem_x, 0.0), (stem_x - rng.uniform(0.0, 0.1), 1.0)]
+    if rng.random() < 0.5:  # closed: down from the stem's top to the bar's start
+        return [[(stem_x, 0.0), ((stem_x + bar[0][0]) / 2, bar_y / 2)] + bar, stem]
+    arm_top = bar_y - rng.uniform(0.3, 0.5)  # a short left arm straight down into the bar
+    return [[(bar[0][0] + 0.12, arm_top), (bar[0][0] + 0.05, bar_y - 0.05)] + bar, stem]
+
+
+FORMS = {3: _three, 8: _eight, 9: _nine, 2: _two, 1: _one, 0: _zero, 4: _four}
 
 
 def draw_form(rng: np.random.Generator, label: int) -> np.ndarray:
