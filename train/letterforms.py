@@ -2,8 +2,10 @@
 
 Each form is a few control points per stroke in a unit box (x right, y down), jittered per
 sample, joined by a Catmull-Rom spline and drawn with an MNIST-thick pen; `pen.pen_digit`
-then slants, distorts and re-strokes them like any MNIST digit. The forms come from
-European school hands (Scandinavian, German), not from any evaluation sample:
+then slants, distorts and re-strokes them like any MNIST digit. Which forms to draw was
+prompted by the real sets' confusions; the forms themselves are how European school and
+register hands (Scandinavian, German) write these digits, a few control points each, not
+traced from any evaluation sample:
 
 * flat-topped 3 (a bar, a diagonal, one lower bowl: the "z with a tail" 3);
 * 8 written in one open stroke: over the top from the right, down through the middle,
