@@ -1,10 +1,10 @@
 """Start training from the weights of an exported fcn8-ocr ONNX model (e.g. the bundled one).
 
-tf2onnx keeps the Keras layer names in its initializer names, so each encoder and score
-convolution, and the x2 upsamplings, are copied by name. The x8 upsampling was exported as
-a 3x3 convolution + depth-to-space (`export.convert.subpixel_kernel`) and is turned back
-into its transposed-convolution kernel. Layers the file lacks (new heads) keep their
-initial weights.
+tf2onnx keeps the Keras layer names in its kernels' names, so each encoder and score
+convolution, and the x2 upsamplings, are copied by name, with the bias each node adds.
+Each head's x8 upsampling was exported as a 3x3 convolution + depth-to-space
+(`export.convert.subpixel_kernel`) and is turned back into its transposed-convolution
+kernel. Layers the file lacks (new heads) keep their initial weights.
 """
 
 from __future__ import annotations
@@ -17,27 +17,41 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-_CONV = re.compile(r"/(?P<layer>[a-z0-9_]+?)_1/(?P<part>convolution/ReadVariableOp|Squeeze|"
-                   r"conv_transpose/ReadVariableOp):0$")
+_KERNEL = re.compile(r"/(?P<layer>[a-z0-9_]+?)_1/(?:convolution|conv_transpose)/ReadVariableOp:0$")
+_X8_INPUT = re.compile(r"/(?P<prefix>[a-z]+_|)add_pool3_1/")  # what each head's x8 upsampling reads
 
 
 def onnx_weights(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
-    """{keras layer name: {"kernel"|"bias": array in Keras layout}} found in an ONNX file."""
+    """{keras layer name: {"kernel"|"bias": array in Keras layout}} found in an ONNX file.
+
+    Read from the graph's Conv and ConvTranspose nodes: a node's kernel is named after its
+    Keras layer, its bias is its third input whatever the export named it. A head's x8
+    upsampling (conv + DepthToSpace) is named by the `add_pool3` it reads.
+    """
+    graph = onnx.load(str(path)).graph
+    stored = {t.name: t for t in graph.initializer}
+    producer = {out: node for node in graph.node for out in node.output}
     found: dict[str, dict[str, np.ndarray]] = {}
-    subpixel = None
-    for tensor in onnx.load(str(path)).graph.initializer:
-        array = numpy_helper.to_array(tensor)
-        match = _CONV.search(tensor.name)
+    for node in graph.node:
+        if node.op_type not in ("Conv", "ConvTranspose") or node.input[1] not in stored:
+            continue
+        # ONNX Conv (out, in, kh, kw) and ConvTranspose (in, out, kh, kw) -> Keras (kh, kw, ., .)
+        kernel = numpy_helper.to_array(stored[node.input[1]]).transpose(2, 3, 1, 0)
+        match = _KERNEL.search(node.input[1])
         if match:
-            part = "bias" if match["part"] == "Squeeze" else "kernel"
-            # ONNX Conv (out, in, kh, kw) and ConvTranspose (in, out, kh, kw) -> Keras (kh, kw, ., .)
-            found.setdefault(match["layer"], {})[part] = (
-                array if part == "bias" else array.transpose(2, 3, 1, 0))
-        elif array.ndim == 4 and array.shape[2:] == (3, 3):
-            subpixel = array.transpose(2, 3, 1, 0)
-    if subpixel is not None and "score_pool3" in found:
-        classes = found["score_pool3"]["bias"].shape[0]
-        found["up_pool3"] = {"kernel": transposed_from_subpixel(subpixel, classes)}
+            layer = found.setdefault(match["layer"], {})
+            layer["kernel"] = kernel
+            if len(node.input) > 2 and node.input[2] in stored:
+                layer["bias"] = numpy_helper.to_array(stored[node.input[2]]).reshape(-1)
+            continue
+        source = producer.get(node.input[0])
+        head = _X8_INPUT.search(source.name) if source is not None else None
+        if head and kernel.shape[:2] == (3, 3):
+            found[f"{head['prefix']}up_pool3"] = {"subpixel": kernel}
+    for name, parts in found.items():
+        if "subpixel" in parts:
+            channels = found[name.replace("up_pool3", "score_pool3")]["kernel"].shape[-1]
+            parts["kernel"] = transposed_from_subpixel(parts.pop("subpixel"), channels)
     return found
 
 
