@@ -219,7 +219,7 @@ def draw_number(rng: np.random.Generator, canvas: np.ndarray, labels: np.ndarray
     for _ in range(count):
         i = int(rng.integers(len(digits)))
         dh = height * rng.uniform(0.85, 1.12)
-        shear = float(np.clip(slant + rng.normal(0, 0.05), -0.7, 0.3))
+        shear = float(np.clip(slant + rng.normal(0, 0.05), SHEAR[0] - 0.1, SHEAR[1] + 0.1))
         if rng.random() < pen_share:
             alpha = pen_digit(rng, digits.images[i], dh, (pen / height * 0.8, pen / height * 1.2),
                               shear, narrow)

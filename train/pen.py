@@ -17,7 +17,9 @@ from .letterforms import continental_digits
 from .sources import Digits
 
 OVERSAMPLE = 4  # strokes are drawn at this multiple of the target size, then area-averaged
-SHEAR = (-0.6, 0.2)  # slant range, dx per dy; negative: the top leans right, as most hands write
+# slant range, dx per dy; negative: the top leans right, as most hands write, down to the
+# copperplate and Palmer hands of old registers, about 52 degrees from the line (-0.8)
+SHEAR = (-0.8, 0.2)
 PEN_LIFT = 0.25  # share of digits whose stroke has a gap or two
 FORM_SHARE = 0.25  # drawn continental letterforms per form, as a share of a class's MNIST digits
 
