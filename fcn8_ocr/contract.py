@@ -45,12 +45,17 @@ class CentreRule:
     # closer than `narrow_across` (not same_digit's across): two such digits stand close
     narrow: tuple[int, ...] = (1,)
     narrow_across: float = 0.4
+    # (across, down): two peaks over digit pixels of two different classes that stand side
+    # by side (closer than `down`) are the same digit only closer than `across`: narrow
+    # register digits stand under 0.55 heights apart on one baseline, while the head and
+    # tail of one slanted digit lie one above the other
+    other_class: tuple[float, float] = (0.2, 0.25)
 
     def to_json(self) -> dict:
         """The metadata value (JSON-ready)."""
         return {"threshold": self.threshold, "same_digit": list(self.same_digit),
                 "slant": self.slant, "reach": list(self.reach), "narrow": list(self.narrow),
-                "narrow_across": self.narrow_across}
+                "narrow_across": self.narrow_across, "other_class": list(self.other_class)}
 
 
 DEFAULT_CENTRE_RULE = CentreRule()
@@ -70,7 +75,7 @@ def _centre_rule(value: object, path: str) -> CentreRule:
         return isinstance(x, int | float) and not isinstance(x, bool) and 0 <= x <= 10
 
     pairs_ok = all(isinstance(merged[k], list) and len(merged[k]) == 2
-                   and all(number(x) and x > 0 for x in merged[k]) for k in ("same_digit", "reach"))
+                   and all(number(x) and x > 0 for x in merged[k]) for k in ("same_digit", "reach", "other_class"))
     narrow_ok = isinstance(merged["narrow"], list) and all(
         isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 255 for x in merged["narrow"])
     if not (pairs_ok and narrow_ok and number(merged["slant"]) and number(merged["threshold"])
@@ -79,7 +84,8 @@ def _centre_rule(value: object, path: str) -> CentreRule:
         raise ModelError(f"{path}: metadata centres has values out of range: {value!r}")
     return CentreRule(float(merged["threshold"]), tuple(map(float, merged["same_digit"])),
                       float(merged["slant"]), tuple(map(float, merged["reach"])),
-                      tuple(merged["narrow"]), float(merged["narrow_across"]))
+                      tuple(merged["narrow"]), float(merged["narrow_across"]),
+                      tuple(map(float, merged["other_class"])))
 
 
 @dataclass(frozen=True)

@@ -118,16 +118,23 @@ def merge_peaks(peaks: list[Centre], rule: CentreRule = DEFAULT_CENTRE_RULE) -> 
     """The digit centres among `peaks`, strongest first. A peak within `rule.same_digit`
     (across along `rule.slant`, down; in digit heights) of a stronger one is the same digit:
     digits are taller than wide, and neighbours stand side by side. Beside a peak of a
-    narrow class (`rule.narrow`: a 1 is one stroke), across is `rule.narrow_across`."""
+    narrow class (`rule.narrow`: a 1 is one stroke), across is `rule.narrow_across`; between
+    peaks of two different classes side by side (`rule.other_class`: across, down), it is
+    that across."""
     peaks = sorted(peaks, key=lambda c: (-c.heat, c.y, c.x))
     ys = np.array([c.y for c in peaks])
     xs = np.array([c.x for c in peaks])
-    narrow = np.isin([c.digit for c in peaks], rule.narrow)
-    narrow_across = min(rule.narrow_across, rule.same_digit[0])
+    digits = np.array([c.digit for c in peaks])
+    narrow = np.isin(digits, rule.narrow)
+    same_across = rule.same_digit[0]
+    narrow_across = min(rule.narrow_across, same_across)
+    other_across, side_by_side = min(rule.other_class[0], same_across), rule.other_class[1]
     keep = np.zeros(len(peaks), bool)
     for i, c in enumerate(peaks):  # strongest first; numpy over the peaks kept so far
-        kx, ky = xs[keep], ys[keep]
-        across = np.where(narrow[keep] | narrow[i], narrow_across, rule.same_digit[0])
+        kx, ky, kd = xs[keep], ys[keep], digits[keep]
+        other = (kd >= 0) & (c.digit >= 0) & (kd != c.digit) & (abs(ky - c.y) < side_by_side * c.size)
+        across = np.where(other, other_across, same_across)
+        across = np.where(narrow[keep] | narrow[i], np.minimum(across, narrow_across), across)
         dx = (kx - c.x + rule.slant * (ky - c.y)) / (across * c.size)
         dy = (ky - c.y) / (rule.same_digit[1] * c.size)
         keep[i] = not np.any(dx * dx + dy * dy < 1)

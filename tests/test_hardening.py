@@ -250,6 +250,7 @@ def set_meta(key: str, value: str):
     ("rulekey", set_meta("centres", '{"reach": [1, 1], "radius": 3}'), "metadata centres must be"),
     ("narrow", set_meta("centres", '{"narrow": ["1"]}'), "metadata centres has values out of range"),
     ("narrow0", set_meta("centres", '{"narrow_across": 0}'), "metadata centres has values out of range"),
+    ("other0", set_meta("centres", '{"other_class": [0.2, -1]}'), "metadata centres has values out of range"),
 ])
 def test_model_faults_exit_3_with_one_line(tmp_path, name, change, cause):
     model = broken_model(tmp_path, name, change)

@@ -220,6 +220,35 @@ def test_centres_found_tile_by_tile_match_the_whole_page(centre_model):
         [(r.digit, r.box, r.confidence) for r in whole]
 
 
+@pytest.mark.parametrize("left, right, expected", [(4, 7, 2), (7, 7, 1)])
+def test_close_peaks_of_two_classes_are_two_digits(left, right, expected):
+    """Two peaks 0.45 digit heights apart over digit pixels of two classes (a narrow "47"
+    written close) are two digits; over one class, one digit seen twice."""
+    heat = np.zeros((60, 80), np.float32)
+    heat[30, 30], heat[30, 41] = 0.9, 0.8
+    labels = np.full(heat.shape, BG, np.uint8)
+    labels[18:42, 26:34], labels[18:42, 38:46] = left, right
+    centres = find_centres(heat, np.full_like(heat, 24.0), 24.0, labels=labels, background=BG)
+    assert sorted(c.digit for c in centres) == sorted({left, right} if expected == 2 else {left})
+    tied = find_centres(heat, np.full_like(heat, 24.0), 24.0, labels=labels, background=BG,
+                        rule=CentreRule(other_class=(0.55, 0.25)))
+    assert len(tied) == 1  # the rule's limit, not chance, splits them
+
+
+def test_a_slanted_digit_whose_head_and_tail_read_two_classes_is_one_digit():
+    """Peaks one above the other (the head and tail of a steeply slanted digit, their pixels
+    read as two classes) are one digit: the two-class limit is for digits side by side."""
+    heat = np.zeros((60, 80), np.float32)
+    heat[22, 38], heat[38, 30] = 0.9, 0.8  # 16 px down, 8 px across, digits 24 px tall
+    labels = np.full(heat.shape, BG, np.uint8)
+    labels[12:30, 32:46], labels[30:48, 24:36] = 9, 7
+    centres = find_centres(heat, np.full_like(heat, 24.0), 24.0, labels=labels, background=BG)
+    assert [c.digit for c in centres] == [9]
+    split = find_centres(heat, np.full_like(heat, 24.0), 24.0, labels=labels, background=BG,
+                         rule=CentreRule(other_class=(0.2, 1.0)))
+    assert len(split) == 2  # counted as side by side, they would be two
+
+
 @pytest.mark.parametrize("digit, expected", [(1, 2), (4, 1)])
 def test_two_ones_side_by_side_are_two_digits_where_wider_peaks_would_be_one(digit, expected):
     """Two peaks 0.45 digit heights apart: beside a 1 (a narrow class of the rule) they are
