@@ -32,7 +32,7 @@ def test_info_without_a_model_shows_the_bundled_contract():
     assert 0.0 < meta["metrics"]["field_test"]["string_accuracy"] <= 1.0
     assert meta["training"]["centres"] and "mnist-train" in meta["training"]["digit_source"]
     assert set(meta["centres"]) == {"threshold", "same_digit", "slant", "reach", "narrow",
-                                    "narrow_across"}
+                                    "narrow_across", "other_class"}
     assert DEFAULT_MODEL.stat().st_size < 8_000_000
 
 
