@@ -75,7 +75,8 @@ def _centre_rule(value: object, path: str) -> CentreRule:
         return isinstance(x, int | float) and not isinstance(x, bool) and 0 <= x <= 10
 
     pairs_ok = all(isinstance(merged[k], list) and len(merged[k]) == 2
-                   and all(number(x) and x > 0 for x in merged[k]) for k in ("same_digit", "reach", "other_class"))
+                   and all(number(x) and x > 0 for x in merged[k])
+                   for k in ("same_digit", "reach", "other_class"))
     narrow_ok = isinstance(merged["narrow"], list) and all(
         isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 255 for x in merged["narrow"])
     if not (pairs_ok and narrow_ok and number(merged["slant"]) and number(merged["threshold"])
