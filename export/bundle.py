@@ -48,6 +48,7 @@ def _figures(model: Path, tests: dict[str, Path]) -> dict:
         report = evaluate(model, data)
         out[name] = {k: report[k] for k in FIGURES if k in report}
         out[name]["data"] = str(data)
+        out[name]["fingerprint"] = report["fingerprint"]  # which drawing of the set
         out[name]["seconds"] = round(time.perf_counter() - start, 2)
     return out
 

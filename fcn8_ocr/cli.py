@@ -322,6 +322,7 @@ def evaluate(model: str, data: str, out: Path | None, digit_height: float | None
         click.echo(f"images: {report['images']}")
     else:
         click.echo(format_strings(report))
+    click.echo(f"data: {report['data']} (fingerprint {report['fingerprint']})")
     for error in report.get("errors", []):
         click.echo(f"error: {error['image']}: {error['error']}", err=True)
     if report.get("errors"):

@@ -18,7 +18,7 @@ from .read import InputError, Page, Source, read_label_map, read_pages
 from .regions import Region, order_regions
 from .report import write_metrics
 from .scoring import BoxScore, StringScore, is_digit_string
-from .truth import data_kind, read_coco, read_string_labels
+from .truth import data_kind, fingerprint, read_coco, read_string_labels
 from .write import atomic_write
 
 
@@ -58,19 +58,20 @@ def evaluate(model: str | Path, data: str | Path, out: Path | None = None,
     predictor = load_predictor(model)
     options = options or Options()
     kind = data_kind(data)
+    about = {"kind": kind, "model": str(model), "data": str(data),
+             "fingerprint": fingerprint(data), "refine": options.refine}
     if kind == "masks":
-        report = _score_masks(predictor, data, options, limit, chunk, out)
+        report = _score_masks(predictor, data, options, limit, chunk, out, about)
     else:
-        report = _score_reading(predictor, data, kind, options, limit, chunk)
+        report = {**_score_reading(predictor, data, kind, options, limit, chunk), **about}
         if out is not None:
             atomic_write(Path(out) / "metrics.json",
                          json.dumps(report, indent=2, sort_keys=True).encode())
-    return {**report, "kind": kind, "model": str(model), "data": str(data),
-            "refine": options.refine}
+    return report
 
 
 def _score_masks(predictor, data, options: Options, limit: int | None, chunk: int,
-                 out: Path | None) -> dict:
+                 out: Path | None, about: dict) -> dict:
     matrix = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
     batch: list[Page] = []
     images = 0
@@ -88,7 +89,7 @@ def _score_masks(predictor, data, options: Options, limit: int | None, chunk: in
             flush()
     if batch:
         flush()
-    report = {**scores(matrix), "images": images}
+    report = {**scores(matrix), "images": images, **about}
     if out is not None:
         write_metrics(Path(out), matrix, report, [], list(CLASS_NAMES))
     return report

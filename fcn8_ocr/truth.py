@@ -10,6 +10,7 @@ Malformed files raise `InputError` with a one-line cause naming the file.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from pathlib import Path
 
@@ -28,6 +29,23 @@ def data_kind(data: str | Path) -> str:
     if coco_files(data):
         return "boxes"
     return "masks"
+
+
+def fingerprint(data: str | Path) -> str:
+    """12 hex digits of SHA-256 over every file of the data folder (relative path and
+    bytes, in path order): two sets with the same name but drawn by different generators,
+    or edited since, do not share it. Files that evaluation writes (`metrics*`,
+    `confusion*`) are left out."""
+    root = Path(data)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if path.name.startswith(("metrics", "confusion")):
+            continue
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:12]
 
 
 def coco_files(data: Path) -> list[Path]:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from fcn8_ocr.cli import main
 from fcn8_ocr.read import InputError
 from fcn8_ocr.scoring import BoxScore, StringScore, edit_distance, match_boxes
-from fcn8_ocr.truth import data_kind, read_coco, read_string_labels
+from fcn8_ocr.truth import data_kind, fingerprint, read_coco, read_string_labels
 
 
 @pytest.mark.parametrize("a, b, d", [("", "", 0), ("12", "", 2), ("", "7", 1), ("123", "123", 0),
@@ -139,3 +139,27 @@ def test_missing_images_are_reported_not_scored(tmp_path, rule_model):
     assert result.exit_code == 1
     assert "gone.png: cannot read" in result.output
     assert "string_accuracy: 1.000" in result.output
+
+
+def test_evaluate_names_the_drawing_of_the_set_it_scored(tmp_path, rule_model):
+    """metrics.json and the printout carry a fingerprint of the data folder: the same
+    files give the same one (the reports written into the folder do not count), a changed
+    label gives another, so figures from two drawings of a set are told apart."""
+    for name, count in (("one.png", 1), ("two.png", 2)):
+        strokes_page(tmp_path / name, count)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("filename,label\none.png,3\ntwo.png,33\n")
+
+    def run() -> tuple[str, str]:
+        result = CliRunner().invoke(main, ["evaluate", "--model", str(rule_model), "--data",
+                                           str(tmp_path), "--digit-height", "36", "--out",
+                                           str(tmp_path / "eval")])
+        assert result.exit_code == 0, result.output
+        return json.loads((tmp_path / "eval" / "metrics.json").read_text())["fingerprint"], \
+            result.output
+
+    first, output = run()
+    assert len(first) == 12 and f"(fingerprint {first})" in output
+    assert run()[0] == first == fingerprint(tmp_path)
+    labels.write_text("filename,label\none.png,3\ntwo.png,38\n")
+    assert run()[0] != first
