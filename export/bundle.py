@@ -46,9 +46,8 @@ def _figures(model: Path, tests: dict[str, Path]) -> dict:
     for name, data in tests.items():
         start = time.perf_counter()
         report = evaluate(model, data)
-        out[name] = {k: report[k] for k in FIGURES if k in report}
-        out[name]["data"] = str(data)
-        out[name]["fingerprint"] = report["fingerprint"]  # which drawing of the set
+        # with the path and fingerprint of the set: which drawing of it the figures are on
+        out[name] = {k: report[k] for k in (*FIGURES, "data", "fingerprint") if k in report}
         out[name]["seconds"] = round(time.perf_counter() - start, 2)
     return out
 

@@ -32,6 +32,7 @@ def onnx_weights(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
     stored = {t.name: t for t in graph.initializer}
     producer = {out: node for node in graph.node for out in node.output}
     found: dict[str, dict[str, np.ndarray]] = {}
+    subpixels: dict[str, np.ndarray] = {}  # x8 layer name -> its 3x3 sub-pixel kernel
     for node in graph.node:
         if node.op_type not in ("Conv", "ConvTranspose") or node.input[1] not in stored:
             continue
@@ -47,11 +48,10 @@ def onnx_weights(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
         source = producer.get(node.input[0])
         head = _X8_INPUT.search(source.name) if source is not None else None
         if head and kernel.shape[:2] == (3, 3):
-            found[f"{head['prefix']}up_pool3"] = {"subpixel": kernel}
-    for name, parts in found.items():
-        if "subpixel" in parts:
-            channels = found[name.replace("up_pool3", "score_pool3")]["kernel"].shape[-1]
-            parts["kernel"] = transposed_from_subpixel(parts.pop("subpixel"), channels)
+            subpixels[f"{head['prefix']}up_pool3"] = kernel
+    for name, kernel in subpixels.items():  # channels: those of the head's score layers
+        channels = found[name.replace("up_pool3", "score_pool3")]["kernel"].shape[-1]
+        found[name] = {"kernel": transposed_from_subpixel(kernel, channels)}
     return found
 
 
