@@ -222,6 +222,10 @@ def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | 
 @click.option("--out", type=click.Path(file_okay=False), default=TRAIN.out, show_default=True)
 @click.option("--width", type=float, default=TRAIN.width, show_default=True,
               help="Filter multiplier (1.0 = the course lab's FCN-8).")
+@click.option("--deep-width", type=click.FloatRange(min=0.03), default=TRAIN.deep_width,
+              help="Filter multiplier of blocks 4 and 5 only (default: --width). With "
+                   "--init-from a narrower model, its filters are kept and the new ones start "
+                   "with zero weight onwards, so training starts from its outputs.")
 @click.option("--batch-norm", is_flag=True, help="Batch normalisation after each convolution.")
 @click.option("--epochs", type=int, default=TRAIN.epochs, show_default=True)
 @click.option("--steps", "steps_per_epoch", type=int, default=TRAIN.steps_per_epoch, show_default=True)

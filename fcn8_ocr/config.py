@@ -62,6 +62,7 @@ class TrainConfig:
 
     out: str = "runs/default"
     width: float = 0.5
+    deep_width: float | None = None  # blocks 4 and 5's filter multiplier (default: width)
     batch_norm: bool = False
     epochs: int = 50
     steps_per_epoch: int = 200

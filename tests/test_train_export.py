@@ -284,6 +284,36 @@ def test_training_starts_from_the_bundled_model_or_a_checkpoint(tiny_run: Path):
 
 
 @pytest.mark.slow
+def test_a_wider_model_starts_from_a_narrower_ones_outputs_and_trains(tiny_run: Path, tmp_path: Path):
+    """`--deep-width` with `--init-from` a narrower checkpoint: the old filters are kept,
+    the new ones add nothing yet (same outputs), and a real training step moves them."""
+    import keras
+    from fcn8_ocr.train.fit import TrainConfig, train
+    from fcn8_ocr.train.model import build_fcn8
+    from fcn8_ocr.train.warm_start import load_onnx_weights
+
+    narrow = keras.models.load_model(tiny_run / "best.keras", compile=False)
+    wide = build_fcn8(0.125, centres=True, deep_width=0.25)
+    assert wide.count_params() > 1.5 * narrow.count_params()
+    done = load_onnx_weights(wide, tiny_run / "best.keras")
+    assert len(done) == sum(1 for layer in wide.layers if layer.get_weights())
+    image = np.random.default_rng(1).uniform(0, 255, (2, 64, 96, 1)).astype(np.float32)
+    before, after = narrow(image), wide(image)
+    for name in ("probabilities", "centres", "sizes"):
+        assert np.abs(np.asarray(before[name]) - np.asarray(after[name])).max() < 1e-5
+    new_filters = wide.get_layer("block5_conv3").get_weights()[0][..., 32:]
+    assert np.abs(new_filters).max() > 0  # the new filters start random, not dead
+
+    config = TrainConfig(out=str(tmp_path / "wide"), width=0.125, deep_width=0.25, epochs=1,
+                         steps_per_epoch=2, batch_size=4, tile=64, val_tiles=8,
+                         init_from=str(tiny_run / "best.keras"))
+    trained = keras.models.load_model(train(config, verbose=0), compile=False)
+    assert trained.get_layer("block5_conv3").get_weights()[0].shape[-1] == 64
+    onward = trained.get_layer("score_pool5").get_weights()[0][:, :, 32:]
+    assert np.abs(onward).max() > 0  # zero at the start, learnt by the first steps
+
+
+@pytest.mark.slow
 def test_checkpoints_can_follow_the_string_accuracy_of_field_crops(tmp_path: Path):
     """`--select-by field-strings`: synthetic val field crops are read by the runner after
     each epoch; best.keras and early stopping follow that string accuracy."""

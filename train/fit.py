@@ -229,7 +229,8 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
 
     initial_epoch = 0
     with _strategy(config.strategy).scope():
-        model = build_fcn8(config.width, batch_norm=config.batch_norm, centres=config.centres)
+        model = build_fcn8(config.width, batch_norm=config.batch_norm, centres=config.centres,
+                           deep_width=config.deep_width)
         if config.init_from and not resume:
             load_onnx_weights(model, config.init_from)
         compile_model(model, config.learning_rate, config.epochs * config.steps_per_epoch,
@@ -259,6 +260,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
     ]
     # written first, so that a run stopped part way can be exported with its metadata
     meta = {"digit_height": MODEL_DIGIT_HEIGHT, "width": config.width,
+            "deep_width": config.deep_width,
             "digit_source": digits.source, "split_seed": SPLIT_SEED, "seed": config.seed,
             "tile": config.tile, "params": int(model.count_params()),
             "centres": config.centres, "field_fraction": config.field_fraction,

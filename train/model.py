@@ -49,11 +49,13 @@ def fcn8_head(pools: list, channels: int, prefix: str = "", bias: float = 0.0
 
 
 def build_fcn8(width: float = 0.5, classes: int = NUM_CLASSES, batch_norm: bool = False,
-               centres: bool = False) -> keras.Model:
+               centres: bool = False, deep_width: float | None = None) -> keras.Model:
     """FCN-8: input (N, H, W, 1) grey values 0-255, ink bright; H, W multiples of 32.
 
     Output `probabilities`: per-pixel softmax over `classes` at input resolution. `width`
-    scales every block's filters (1.0 = the course lab). With `centres`, two more outputs
+    scales every block's filters (1.0 = the course lab); `deep_width`, if given, those of
+    blocks 4 and 5 (stride 16 and 32: where a digit's class is seen whole, at a small
+    share of the FLOPs). With `centres`, two more outputs
     from heads of the same shape: `centres`, the probability that a pixel is a digit's
     centre (a Gaussian peak per digit), and `sizes`, log2 of that digit's height over
     the model's digit height.
@@ -62,8 +64,9 @@ def build_fcn8(width: float = 0.5, classes: int = NUM_CLASSES, batch_norm: bool 
     x = layers.Rescaling(1.0 / 255.0)(image)
     pools = []
     for block, (filters, convs) in enumerate(zip(LAB_FILTERS, BLOCK_CONVS, strict=True), 1):
+        scale = deep_width if deep_width is not None and block > 3 else width
         for i in range(convs):
-            x = layers.Conv2D(max(8, int(filters * width)), 3, padding="same",
+            x = layers.Conv2D(max(8, int(filters * scale)), 3, padding="same",
                               use_bias=not batch_norm, name=f"block{block}_conv{i + 1}")(x)
             if batch_norm:
                 x = layers.BatchNormalization(name=f"block{block}_bn{i + 1}")(x)
@@ -71,9 +74,10 @@ def build_fcn8(width: float = 0.5, classes: int = NUM_CLASSES, batch_norm: bool 
         x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
         pools.append(x)
     probs = layers.Softmax(name="probabilities")(fcn8_head(pools[2:], classes))
+    name = f"fcn8{'c' if centres else ''}_w{width:g}" + ("" if deep_width is None else f"_d{deep_width:g}")
     if not centres:
-        return keras.Model(image, probs, name=f"fcn8_w{width:g}")
+        return keras.Model(image, probs, name=name)
     centre = layers.Activation("sigmoid", name="centres")(fcn8_head(pools[2:], 1, "centre_", -2.2))
     size = layers.Activation("linear", name="sizes")(fcn8_head(pools[2:], 1, "size_"))
     outputs = {"probabilities": probs, "centres": centre, "sizes": size}
-    return keras.Model(image, outputs, name=f"fcn8c_w{width:g}")
+    return keras.Model(image, outputs, name=name)

@@ -84,10 +84,32 @@ def keras_weights(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
     return found
 
 
+def widened(stored: np.ndarray, current: np.ndarray) -> np.ndarray | None:
+    """`stored` (kernel (.., in, out) or bias (out,)) placed in a layer with more input or
+    output channels: its own weights where it has them, zero from the new inputs to the
+    old outputs (so the layer's old outputs are what they were), the layer's `current`
+    (fresh) weights for the new outputs. None where the shapes do not nest."""
+    if stored.ndim != current.ndim or (stored.ndim > 1 and stored.shape[:-2] != current.shape[:-2]):
+        return None
+    if any(a > b for a, b in zip(stored.shape, current.shape, strict=True)):
+        return None
+    if stored.ndim == 1:
+        out = current.copy()
+        out[: stored.shape[0]] = stored
+        return out
+    c_in, c_out = stored.shape[-2:]
+    out = current.copy()
+    out[..., :c_out] = 0.0
+    out[..., :c_in, :c_out] = stored
+    return out
+
+
 def load_onnx_weights(model: keras.Model, path: str | Path) -> list[str]:
     """Copy matching weights from `path` (an exported ONNX model, or a Keras checkpoint
     `.keras`) into `model`; returns the names of the layers set. A layer whose weights the
-    file holds only in part (biases folded into constants by the export) keeps its own."""
+    file holds only in part (biases folded into constants by the export) keeps its own.
+    Into a wider model (`build_fcn8(deep_width=...)`), each narrower layer is `widened`:
+    the wider model starts with the file's outputs and the new filters free to learn."""
     weights = keras_weights(path) if str(path).endswith(".keras") else onnx_weights(path)
     done = []
     for layer in model.layers:
@@ -98,10 +120,11 @@ def load_onnx_weights(model: keras.Model, path: str | Path) -> list[str]:
         names = ("kernel", "bias")[: len(current)]
         if any(name not in parts for name in names):
             continue
-        new = [parts[name] for name in names]
-        if [w.shape for w in new] != [w.shape for w in current]:
+        new = [parts[name] if parts[name].shape == w.shape else widened(parts[name], w)
+               for name, w in zip(names, current, strict=True)]
+        if any(w is None for w in new):
             raise ValueError(f"{path}: layer {layer.name} has shape "
-                             f"{[w.shape for w in new]}, the model {[w.shape for w in current]}")
+                             f"{[parts[n].shape for n in names]}, the model {[w.shape for w in current]}")
         layer.set_weights(new)
         done.append(layer.name)
     return done
