@@ -126,31 +126,6 @@ def test_pen_lifts_leave_gaps_in_the_stroke(digits, monkeypatch):
     assert ink(1.0) < 0.97 * ink(0.0)
 
 
-def test_a_shading_pen_draws_downstrokes_thick_and_upstrokes_thin(monkeypatch):
-    """Copperplate hands shade: strokes along the slant are wide, strokes across it hairlines."""
-    from fcn8_ocr.train import pen
-
-    plus = np.zeros((28, 28), np.uint8)
-    plus[4:25, 13:16] = 255  # a downstroke
-    plus[13:16, 4:25] = 255  # a stroke across
-    monkeypatch.setattr(pen, "PEN_LIFT", 0.0)
-
-    def widths(shaded: float) -> tuple[float, float]:
-        monkeypatch.setattr(pen, "SHADED", shaded)
-        down, across = [], []
-        for seed in range(12):
-            ink = pen.pen_digit(np.random.default_rng(seed), plus, 60.0, shear=0.0)
-            h, w = ink.shape
-            down.append(np.median(ink[: h // 3].sum(axis=1)))  # rows above the crossing
-            across.append(np.median(ink[:, : w // 3].sum(axis=0)))  # columns left of it
-        return float(np.mean(down)), float(np.mean(across))
-
-    down, across = widths(1.0)
-    assert down > 1.8 * across
-    plain_down, plain_across = widths(0.0)
-    assert plain_down < 1.4 * plain_across
-
-
 def two_digits(digits, seed: int) -> tuple[np.ndarray, list]:
     """A two-digit number 40 px tall drawn by `fields.draw_number` (pen digits only): its
     class-id labels and its digit centres, left to right."""

@@ -21,7 +21,6 @@ OVERSAMPLE = 4  # strokes are drawn at this multiple of the target size, then ar
 # copperplate and Palmer hands of old registers, about 52 degrees from the line (-0.8)
 SHEAR = (-0.8, 0.2)
 PEN_LIFT = 0.25  # share of digits whose stroke has a gap or two
-SHADED = 0.35  # share of digits drawn with a shading pen: thick downstrokes, hairline upstrokes
 FORM_SHARE = 0.25  # drawn continental letterforms per form, as a share of a class's MNIST digits
 
 
@@ -50,35 +49,6 @@ def _stroke(rng: np.random.Generator, skeleton: np.ndarray, width: float) -> np.
                            interpolation=cv2.INTER_CUBIC)
         thin = np.where(field > rng.uniform(0.0, 1.0), wide, thin)
     return thin
-
-
-def _shaded_stroke(rng: np.random.Generator, skeleton: np.ndarray, hair: float, thick: float,
-                   shear: float) -> np.ndarray:
-    """Binary stroke of a pointed pen along `skeleton`: `thick` pixels wide on the
-    downstrokes, along the hand's slant (`shear`, dx per dy), down to a `hair`line across
-    it, as the copperplate hands of old registers shade their digits."""
-    width = (hair + thick) / 2
-    blurred = cv2.GaussianBlur(skeleton.astype(np.float32), (0, 0), max(1.0, width))
-    gx = cv2.Sobel(blurred, cv2.CV_32F, 1, 0)
-    gy = cv2.Sobel(blurred, cv2.CV_32F, 0, 1)
-    sigma = 1.5 * max(1.0, width)
-    jxx = cv2.GaussianBlur(gx * gx, (0, 0), sigma)
-    jyy = cv2.GaussianBlur(gy * gy, (0, 0), sigma)
-    jxy = cv2.GaussianBlur(gx * gy, (0, 0), sigma)
-    normal = 0.5 * np.arctan2(2 * jxy, jxx - jyy)  # the stroke runs across its gradient
-    axis = math.atan2(1.0, shear) + rng.normal(0, 0.15)  # the downstroke's direction (x, y)
-    along = np.abs(np.cos(normal + math.pi / 2 - axis)) ** rng.uniform(1.5, 3.0)
-    widths = hair + (thick - hair) * along
-    levels = np.linspace(hair, thick, 5)
-    level = np.digitize(widths, (levels[1:] + levels[:-1]) / 2)
-    stroke = np.zeros_like(skeleton)
-    for k, w in enumerate(levels):
-        seeds = (skeleton > 0) & (level == k)
-        if seeds.any():
-            r = max(1, int(round(w / 2)))
-            disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
-            stroke |= cv2.dilate(seeds.astype(np.uint8), disc)
-    return stroke
 
 
 def _coverage(rng: np.random.Generator, canvas: np.ndarray, strength: float) -> np.ndarray:
@@ -128,13 +98,7 @@ def pen_digit(rng: np.random.Generator, img28: np.ndarray, height: float,
         for y, x in on[rng.integers(len(on), size=int(rng.integers(1, 3)))]:
             cv2.circle(skeleton, (int(x), int(y)), int(max(pen, OVERSAMPLE) * rng.uniform(0.8, 1.6)),
                        0, -1)
-    if rng.random() < SHADED:  # downstrokes up to 0.16 x height, hairlines near a pixel
-        thick = max(min(pen * rng.uniform(1.3, 2.0), 0.16 * big_h), 1.5 * OVERSAMPLE)
-        hair = max(OVERSAMPLE * 0.8, pen * rng.uniform(0.3, 0.6))
-        stroke = _shaded_stroke(rng, skeleton, hair, thick, shear)
-    else:
-        stroke = _stroke(rng, skeleton, max(pen, OVERSAMPLE * 0.9))
-    stroke = stroke.astype(np.float32)
+    stroke = _stroke(rng, skeleton, max(pen, OVERSAMPLE * 0.9)).astype(np.float32)
     size = (max(1, int(round(out_w / OVERSAMPLE))), max(1, int(round(out_h / OVERSAMPLE))))
     return cv2.resize(stroke, size, interpolation=cv2.INTER_AREA)
 
