@@ -50,15 +50,25 @@ def background(bright: np.ndarray, digit_height: float) -> np.ndarray:
     return cv2.blur(cv2.morphologyEx(bright, cv2.MORPH_OPEN, kernel), (k, k))
 
 
-def ink_gain(residual: np.ndarray) -> float:
-    """Contrast gain that brings the page's typical ink level to about 230 (1x-4x)."""
+TYPICAL_INK = 230.0  # the stretch brings a page's typical ink to this level
+
+
+def typical_ink(residual: np.ndarray) -> float | None:
+    """The page's typical ink level (90th percentile of its clearly inked pixels), or None
+    when too few pixels are inked to tell."""
     step = max(1, int(np.sqrt(residual.size / 262144)))
     sample = residual[::step, ::step]
     strong = sample[sample > 40]
-    if strong.size < 16:
-        return 1.0
-    level = float(np.percentile(strong, 90))
-    return float(np.clip(230.0 / max(level, 1.0), 1.0, 4.0))
+    return float(np.percentile(strong, 90)) if strong.size >= 16 else None
+
+
+def ink_gain(residual: np.ndarray) -> float:
+    """Contrast gain that brings the page's typical ink level to about 230 (1x-4x)."""
+    return _gain(typical_ink(residual))
+
+
+def _gain(level: float | None) -> float:
+    return 1.0 if level is None else float(np.clip(TYPICAL_INK / max(level, 1.0), 1.0, 4.0))
 
 
 def remove_background(bright: np.ndarray, digit_height: float) -> np.ndarray:
@@ -153,6 +163,8 @@ class Normalised:
     dark_ink: bool
     background: np.ndarray   # paper level at model scale (ink-bright polarity)
     gain: float
+    ink: float = TYPICAL_INK  # typical ink level after the gain: 230 unless the gain was
+    # clipped (ink brighter than 230 is not darkened, faint ink not stretched past 4x)
 
 
 def normalise(grey: np.ndarray, model_digit_height: float, digit_height: float | None = None
@@ -165,9 +177,11 @@ def normalise(grey: np.ndarray, model_digit_height: float, digit_height: float |
     small = ink_bright(resize(grey, scale), dark_ink)  # invert after shrinking: less memory
     paper = background(small, model_digit_height)
     residual = cv2.subtract(small, paper)
-    gain = ink_gain(residual)
+    level = typical_ink(residual)
+    gain = _gain(level)
+    ink = TYPICAL_INK if level is None else min(255.0, level * gain)
     return Normalised(cv2.convertScaleAbs(residual, alpha=gain), scale, float(digit_height),
-                      dark_ink, paper, gain)
+                      dark_ink, paper, gain, ink)
 
 
 def page_ink(grey_window: np.ndarray, norm: Normalised, window: tuple[slice, slice],
@@ -175,6 +189,9 @@ def page_ink(grey_window: np.ndarray, norm: Normalised, window: tuple[slice, sli
     """Stroke pixels (bool) of a window of the page at full page resolution.
 
     The paper level comes from the model-scale background, upsampled to the window.
+    `level` is on the scale where the page's typical ink is 230 (115: at least half
+    covered), also where the gain could not bring it there (ink brighter than 230, as in
+    M2NIST's, counts from half of its own level).
     """
     bright = ink_bright(grey_window, norm.dark_ink)
     ys, xs = window
@@ -184,4 +201,5 @@ def page_ink(grey_window: np.ndarray, norm: Normalised, window: tuple[slice, sli
     by1 = min(max(by1, by0 + 1), norm.background.shape[0])
     bx1 = min(max(bx1, bx0 + 1), norm.background.shape[1])
     paper = cv2.resize(norm.background[by0:by1, bx0:bx1], (w, h), interpolation=cv2.INTER_LINEAR)
-    return ink_mask(cv2.convertScaleAbs(cv2.subtract(bright, paper), alpha=norm.gain), level)
+    threshold = max(1, int(round(level * norm.ink / TYPICAL_INK))) if level > 1 else level
+    return ink_mask(cv2.convertScaleAbs(cv2.subtract(bright, paper), alpha=norm.gain), threshold)

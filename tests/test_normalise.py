@@ -7,6 +7,7 @@ from fcn8_ocr.normalise import (
     ink_bright,
     is_dark_ink,
     normalise,
+    page_ink,
     to_grey,
 )
 
@@ -87,3 +88,31 @@ def test_small_print_and_specks_do_not_set_the_height():
         cv2.circle(page, (int(x) + 50, int(y)), 3, 30, -1)
     estimate = estimate_digit_height(page)
     assert estimate is not None and 0.8 * height <= estimate <= 1.25 * height, (height, estimate)
+
+
+def _strokes(ink: int) -> np.ndarray:
+    """Soft-edged bright strokes on black, their cores at `ink` (M2NIST's polarity)."""
+    image = np.zeros((64, 84), np.float32)
+    for x in (14, 42, 66):
+        cv2.ellipse(image, (x, 32), (7, 18), 10, 0, 360, 1.0, 3, cv2.LINE_AA)
+    return (cv2.GaussianBlur(image, (0, 0), 0.9) / cv2.GaussianBlur(image, (0, 0), 0.9).max()
+            * ink).astype(np.uint8)
+
+
+def test_stroke_pixels_are_those_half_covered_whatever_the_inks_level():
+    """--ink-level 115 is half of the page's own ink: 128 of 255 for ink too bright for the
+    stretch to bring to 230 (M2NIST: its masks count pixels >= 128), as for ink it does."""
+    window = (slice(0, 64), slice(0, 84))
+    bright = _strokes(255)
+    norm = normalise(bright, 24.0, 20.0)
+    assert norm.gain == 1.0  # brighter than 230: the stretch leaves it
+    mask = page_ink(bright, norm, window, 115)
+    assert (bright[(bright >= 115) & (bright < 124)] > 0).any()
+    assert not mask[(bright >= 115) & (bright < 124)].any()
+    assert mask[bright >= 132].all()
+
+    faint = _strokes(150)
+    norm = normalise(faint, 24.0, 20.0)
+    assert norm.gain > 1.2
+    mask = page_ink(faint, norm, window, 115)
+    assert not mask[faint < 70].any() and mask[faint >= 80].all()
