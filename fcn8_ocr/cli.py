@@ -41,9 +41,9 @@ one_line_option = click.option(
 
 ink_level_option = click.option(
     "--ink-level", type=click.IntRange(1, 255), default=OPTIONS.ink_level, show_default=True,
-    help="Stroke pixels: at least this bright once the paper is removed and ink stretched to "
-         "about 230; 115 = at least half covered by a stroke, 1 = every trace of ink (as "
-         "M2NIST's own masks count them).")
+    help="Stroke pixels: at least this bright once the paper is removed and the page's "
+         "typical ink set to 230; 115 = at least half covered by a stroke, 1 = every trace of "
+         "ink (as M2NIST's own masks count them).")
 
 
 def _finite(param: click.Parameter, value: float) -> float:
