@@ -120,8 +120,9 @@ def load_onnx_weights(model: keras.Model, path: str | Path) -> list[str]:
         names = ("kernel", "bias")[: len(current)]
         if any(name not in parts for name in names):
             continue
-        new = [parts[name] if parts[name].shape == w.shape else widened(parts[name], w)
-               for name, w in zip(names, current, strict=True)]
+        widens = isinstance(layer, keras.layers.Conv2D)  # (kh, kw, in, out) kernels only
+        new = [parts[name] if parts[name].shape == w.shape else widened(parts[name], w) if widens
+               else None for name, w in zip(names, current, strict=True)]
         if any(w is None for w in new):
             raise ValueError(f"{path}: layer {layer.name} has shape "
                              f"{[parts[n].shape for n in names]}, the model {[w.shape for w in current]}")
