@@ -307,6 +307,7 @@ def evaluate(model: str, data: str, out: Path | None, digit_height: float | None
     from .config import Options
     from .contract import ModelError
     from .evaluate import evaluate as run_evaluation
+    from .evaluate import recorded_line
     from .metrics import format_table
     from .read import InputError
     from .scoring import format_strings
@@ -327,6 +328,8 @@ def evaluate(model: str, data: str, out: Path | None, digit_height: float | None
     else:
         click.echo(format_strings(report))
     click.echo(f"data: {report['data']} (fingerprint {report['fingerprint']})")
+    if "recorded" in report:
+        click.echo(recorded_line(report["recorded"], report["fingerprint"]))
     for error in report.get("errors", []):
         click.echo(f"error: {error['image']}: {error['error']}", err=True)
     if report.get("errors"):

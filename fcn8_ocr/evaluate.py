@@ -60,6 +60,9 @@ def evaluate(model: str | Path, data: str | Path, out: Path | None = None,
     kind = data_kind(data)
     about = {"kind": kind, "model": str(model), "data": str(data),
              "fingerprint": fingerprint(data), "refine": options.refine}
+    recorded = recorded_figures(predictor.info.extra.get("metrics"), data, about["fingerprint"])
+    if recorded:
+        about["recorded"] = recorded
     if kind == "masks":
         report = _score_masks(predictor, data, options, limit, chunk, out, about)
     else:
@@ -68,6 +71,35 @@ def evaluate(model: str | Path, data: str | Path, out: Path | None = None,
             atomic_write(Path(out) / "metrics.json",
                          json.dumps(report, indent=2, sort_keys=True).encode())
     return report
+
+
+def recorded_figures(metrics: object, data: str | Path, fingerprint_: str) -> dict | None:
+    """The model's own figures (its `metrics` metadata) on this drawing of the data (same
+    fingerprint), else on a set of the same folder name, with `same_drawing` saying which:
+    a synthetic test set drawn again by a changed generator is another set."""
+    if not isinstance(metrics, dict):
+        return None
+    sets = [(name, f) for name, f in metrics.items() if isinstance(f, dict) and "fingerprint" in f]
+    for same in (True, False):
+        for name, figures in sets:
+            if (figures["fingerprint"] == fingerprint_) if same else (
+                    Path(str(figures.get("data", ""))).name == Path(data).name):
+                return {"set": name, "same_drawing": same, **figures}
+    return None
+
+
+HEADLINES = ("mean_digit_iou", "string_accuracy", "count_accuracy")
+
+
+def recorded_line(recorded: dict, fingerprint_: str) -> str:
+    """One line: the model's own figure on this set, or why it is not comparable."""
+    figures = ", ".join([f"{k} {recorded[k]}" for k in HEADLINES if k in recorded]
+                        + [f"{recorded.get('images')} images"])
+    if recorded["same_drawing"]:
+        return f"the model's metadata ({recorded['set']}, same drawing): {figures}"
+    return (f"note: the model's metadata {recorded['set']} ({figures}) was measured on another "
+            f"drawing of {recorded.get('data')} (fingerprint {recorded['fingerprint']}, this one "
+            f"{fingerprint_}): not comparable")
 
 
 def _score_masks(predictor, data, options: Options, limit: int | None, chunk: int,

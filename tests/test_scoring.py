@@ -163,3 +163,29 @@ def test_evaluate_names_the_drawing_of_the_set_it_scored(tmp_path, rule_model):
     assert run()[0] == first == fingerprint(tmp_path)
     labels.write_text("filename,label\none.png,3\ntwo.png,38\n")
     assert run()[0] != first
+
+
+def test_evaluate_tells_whether_the_models_own_figure_was_on_the_same_drawing(tmp_path):
+    """A set drawn again (same folder name, other files) is not the set the model's metadata
+    figure was measured on: evaluate says so; on the same drawing it gives the figure."""
+    from fcn8_ocr.evaluate import recorded_figures
+    from fcn8_ocr.models import DEFAULT_MODEL
+
+    data = tmp_path / "field-test"  # the name of a set in the bundled model's metrics
+    data.mkdir()
+    for name, count in (("one.png", 1), ("two.png", 2)):
+        strokes_page(data / name, count)
+    (data / "labels.csv").write_text("filename,label\none.png,3\ntwo.png,33\n")
+    result = CliRunner().invoke(main, ["evaluate", "--model", str(DEFAULT_MODEL), "--data",
+                                       str(data)])
+    assert result.exit_code == 0, result.output
+    assert "note: the model's metadata field_test" in result.output
+    assert "not comparable" in result.output
+
+    own = {"field_test": {"data": "data/field-test", "fingerprint": fingerprint(data),
+                          "string_accuracy": 0.5, "images": 2},
+           "m2nist_test": {"data": "data/m2nist-test", "fingerprint": "0" * 12}}
+    recorded = recorded_figures(own, data, fingerprint(data))
+    assert recorded["same_drawing"] and recorded["string_accuracy"] == 0.5
+    assert recorded_figures(own, tmp_path / "other-set", "1" * 12) is None
+    assert recorded_figures(None, data, fingerprint(data)) is None
