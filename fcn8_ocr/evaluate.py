@@ -80,11 +80,12 @@ def recorded_figures(metrics: object, data: str | Path, fingerprint_: str) -> di
     if not isinstance(metrics, dict):
         return None
     sets = [(name, f) for name, f in metrics.items() if isinstance(f, dict) and "fingerprint" in f]
-    for same in (True, False):
-        for name, figures in sets:
-            if (figures["fingerprint"] == fingerprint_) if same else (
-                    Path(str(figures.get("data", ""))).name == Path(data).name):
-                return {"set": name, "same_drawing": same, **figures}
+    for name, figures in sets:
+        if figures["fingerprint"] == fingerprint_:
+            return {"set": name, "same_drawing": True, **figures}
+    for name, figures in sets:
+        if Path(str(figures.get("data", ""))).name == Path(data).name:
+            return {"set": name, "same_drawing": False, **figures}
     return None
 
 

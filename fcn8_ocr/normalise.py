@@ -179,7 +179,7 @@ def normalise(grey: np.ndarray, model_digit_height: float, digit_height: float |
     residual = cv2.subtract(small, paper)
     level = typical_ink(residual)
     gain = _gain(level)
-    ink = TYPICAL_INK if level is None else min(255.0, level * gain)
+    ink = TYPICAL_INK if level is None else level * gain
     return Normalised(cv2.convertScaleAbs(residual, alpha=gain), scale, float(digit_height),
                       dark_ink, paper, gain, ink)
 
@@ -201,5 +201,5 @@ def page_ink(grey_window: np.ndarray, norm: Normalised, window: tuple[slice, sli
     by1 = min(max(by1, by0 + 1), norm.background.shape[0])
     bx1 = min(max(bx1, bx0 + 1), norm.background.shape[1])
     paper = cv2.resize(norm.background[by0:by1, bx0:bx1], (w, h), interpolation=cv2.INTER_LINEAR)
-    threshold = max(1, int(round(level * norm.ink / TYPICAL_INK))) if level > 1 else level
+    threshold = max(1, int(round(level * norm.ink / TYPICAL_INK)))
     return ink_mask(cv2.convertScaleAbs(cv2.subtract(bright, paper), alpha=norm.gain), threshold)

@@ -95,8 +95,8 @@ def _strokes(ink: int) -> np.ndarray:
     image = np.zeros((64, 84), np.float32)
     for x in (14, 42, 66):
         cv2.ellipse(image, (x, 32), (7, 18), 10, 0, 360, 1.0, 3, cv2.LINE_AA)
-    return (cv2.GaussianBlur(image, (0, 0), 0.9) / cv2.GaussianBlur(image, (0, 0), 0.9).max()
-            * ink).astype(np.uint8)
+    soft = cv2.GaussianBlur(image, (0, 0), 0.9)
+    return (soft / soft.max() * ink).astype(np.uint8)
 
 
 def test_stroke_pixels_are_those_half_covered_whatever_the_inks_level():

@@ -121,8 +121,10 @@ def load_onnx_weights(model: keras.Model, path: str | Path) -> list[str]:
         if any(name not in parts for name in names):
             continue
         widens = isinstance(layer, keras.layers.Conv2D)  # (kh, kw, in, out) kernels only
-        new = [parts[name] if parts[name].shape == w.shape else widened(parts[name], w) if widens
-               else None for name, w in zip(names, current, strict=True)]
+        new = []
+        for name, w in zip(names, current, strict=True):
+            stored = parts[name]
+            new.append(stored if stored.shape == w.shape else widened(stored, w) if widens else None)
         if any(w is None for w in new):
             raise ValueError(f"{path}: layer {layer.name} has shape "
                              f"{[parts[n].shape for n in names]}, the model {[w.shape for w in current]}")
