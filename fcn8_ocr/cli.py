@@ -39,6 +39,13 @@ one_line_option = click.option(
     help="Each image is a field crop holding one number (a register cell, a cheque amount): "
          "keep only its main line of digits, not the neighbouring rows' marks the crop caught.")
 
+multi_scale_option = click.option(
+    "--multi-scale-below", type=click.IntRange(min=0), default=OPTIONS.multi_scale_below,
+    show_default=True,
+    help="Models with digit centres: on images of up to this many model pixels (field crops, "
+         "small forms) each digit's class is voted by the model's readings at five scales, "
+         "0.8-1.25x; larger pages are read at one. 0 = always one scale.")
+
 ink_level_option = click.option(
     "--ink-level", type=click.IntRange(1, 255), default=OPTIONS.ink_level, show_default=True,
     help="Stroke pixels: at least this bright once the paper is removed and the page's "
@@ -109,6 +116,7 @@ def main() -> None:
 @centre_threshold_option
 @keep_cut_option
 @one_line_option
+@multi_scale_option
 @click.option("--resume", is_flag=True, help="Skip pages already complete in results.jsonl.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default=JOB.engine, show_default=True,
               help="local processes, or a Ray cluster (the [ray] extra).")
@@ -122,8 +130,8 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
             workers: int, batch_size: int, tile: int, digit_height: float | None, pad: int,
             labels: Path | None, dpi: float, save_masks: bool, save_overlay: bool,
             no_refine: bool, ink_level: int, centre_threshold: float | None, keep_cut: bool,
-            one_line: bool, resume: bool, engine: str, address: str | None, num_actors: int,
-            ray_batch_size: int, quiet: bool) -> None:
+            one_line: bool, multi_scale_below: int, resume: bool, engine: str,
+            address: str | None, num_actors: int, ray_batch_size: int, quiet: bool) -> None:
     """Segment INPUTS (files, folders, globs) and write digit crops under --out."""
     if engine == "ray" and _absent("ray"):
         from .engine_ray import RAY_HINT
@@ -145,7 +153,8 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
         sys.exit(EXIT_MODEL)
     options = Options(digit_height=digit_height, tile=tile, batch_size=batch_size,
                       refine=not no_refine, ink_level=ink_level, keep_cut=keep_cut,
-                      one_line=one_line, centre_threshold=centre_threshold)
+                      one_line=one_line, centre_threshold=centre_threshold,
+                      multi_scale_below=multi_scale_below)
     config = JobConfig(inputs=list(inputs), out=out, model=model, provider=provider,
                        threads=threads, workers=workers, options=options, labels=labels, pad=pad,
                        dpi=dpi, save_masks=save_masks, save_overlay=save_overlay, resume=resume,
@@ -295,11 +304,12 @@ def train(resume: bool, quiet: bool, **kwargs: object) -> None:
 @centre_threshold_option
 @keep_cut_option
 @one_line_option
+@multi_scale_option
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Evaluate the first N images only.")
 def evaluate(model: str, data: str, out: Path | None, digit_height: float | None,
              no_refine: bool, ink_level: int, centre_threshold: float | None,
-             keep_cut: bool, one_line: bool, limit: int | None) -> None:
+             keep_cut: bool, one_line: bool, multi_scale_below: int, limit: int | None) -> None:
     """Score a model on labelled data: IoU/Dice (masks), string and count accuracy and CER
     (labels.csv), recall/precision/class and string accuracy (COCO digit boxes)."""
     if model.endswith(".keras"):
@@ -313,7 +323,8 @@ def evaluate(model: str, data: str, out: Path | None, digit_height: float | None
     from .scoring import format_strings
 
     options = Options(digit_height=digit_height, refine=not no_refine, ink_level=ink_level,
-                      keep_cut=keep_cut, one_line=one_line, centre_threshold=centre_threshold)
+                      keep_cut=keep_cut, one_line=one_line, centre_threshold=centre_threshold,
+                      multi_scale_below=multi_scale_below)
     try:
         report = run_evaluation(model, data, out, options, limit)
     except ModelError as exc:

@@ -25,6 +25,8 @@ class Options:
     centre_threshold: float | None = None  # centre-map peaks this high are digits; None = the model's
     keep_cut: bool = False             # keep digits the page's edge cuts through
     one_line: bool = False             # each page is a field crop: keep only its main line
+    multi_scale_below: int = 400_000   # model-scale pages up to this many pixels: each digit's
+    # class is voted at five scales (pipeline.VOTE_SCALES); 0 = one scale only
 
 
 @dataclass(kw_only=True)

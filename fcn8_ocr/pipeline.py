@@ -42,6 +42,9 @@ MAX_PASSES = 1 + len(NO_DIGIT_FALLBACKS)
 # a fallback that would infer more model pixels than this and 4x the first pass is skipped:
 # a digit-free A4 page is not inferred at 16x its pixels, small crops try every scale
 FALLBACK_PIXELS = 4_000_000
+# small pages' digits are also classed by the model's reading at these multiples of their
+# digit height (Options.multi_scale_below)
+VOTE_SCALES = (0.8, 0.9, 1.12, 1.25)
 
 
 @dataclass
@@ -227,6 +230,32 @@ def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], inferred
             norms[index], inferred[index] = norm, new
 
 
+def _found(model_out: Inferred, info: ModelInfo, options: Options,
+           more_labels: list[np.ndarray] | None = None) -> list[Region]:
+    """Regions of one model-scale reading (model coordinates)."""
+    out = model_out.maps
+    if info.instances:
+        return extract_instances(out[LABELS], out[SCORES], model_out.centres, info.background_id,
+                                 options.min_area, info.centre_rule.reach, more_labels or [])
+    return extract_regions(out[LABELS], out[SCORES], info.digit_height, info.background_id,
+                           options.min_area)
+
+
+def _labels_at_other_scales(greys: list[np.ndarray], norms: list[Normalised],
+                            predictor: Predictor, info: ModelInfo, options: Options
+                            ) -> list[list[np.ndarray]]:
+    """Per page, its class maps read at each of VOTE_SCALES times the page's digit height,
+    resized to its model-scale image (all pages batched together)."""
+    images = [(i, normalise(grey, info.digit_height, norm.digit_height * f).image)
+              for i, (grey, norm) in enumerate(zip(greys, norms, strict=True)) for f in VOTE_SCALES]
+    inferred = _infer_tiles([im for _, im in images], predictor, info, options) if images else []
+    more: list[list[np.ndarray]] = [[] for _ in norms]
+    for (i, _), new in zip(images, inferred, strict=True):
+        h, w = norms[i].image.shape
+        more[i].append(cv2.resize(new.maps[LABELS], (w, h), interpolation=cv2.INTER_NEAREST))
+    return more
+
+
 def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, options: Options,
                   want_mask: bool = False) -> list[PageResult]:
     """Segment a chunk of pages (tiles of all of them are batched together).
@@ -241,16 +270,16 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     inferred = _infer_tiles([n.image for n in norms], predictor, info, options)
     if info.instances and options.digit_height is None:
         _rescale_by_model(greys, norms, inferred, predictor, info, options)
+    founds = [_found(m, info, options) for m in inferred]
+    # small pages with digits: their classes are voted again with the readings at other scales
+    small = [i for i, (norm, found) in enumerate(zip(norms, founds, strict=True))
+             if info.instances and found and norm.image.size <= options.multi_scale_below]
+    more = _labels_at_other_scales([greys[i] for i in small], [norms[i] for i in small],
+                                   predictor, info, options)
+    for i, labels in zip(small, more, strict=True):
+        founds[i] = _found(inferred[i], info, options, labels)
     results = []
-    for page, grey, norm, model_out in zip(pages, greys, norms, inferred, strict=True):
-        out = model_out.maps
-        if info.instances:
-            found = extract_instances(out[LABELS], out[SCORES], model_out.centres,
-                                      info.background_id, options.min_area,
-                                      info.centre_rule.reach)
-        else:
-            found = extract_regions(out[LABELS], out[SCORES], info.digit_height,
-                                    info.background_id, options.min_area)
+    for page, grey, norm, found in zip(pages, greys, norms, founds, strict=True):
         regions = [r for r in (_to_page(f, grey, norm, options) for f in found) if r]
         edge = [not options.keep_cut and cut_by_edge(r, grey.shape) for r in regions]
         cut = [r for r, e in zip(regions, edge, strict=True) if e]

@@ -3,6 +3,7 @@ reading order (lines, position in line) and digit strings."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -151,13 +152,16 @@ def find_centres(heat: np.ndarray, sizes: np.ndarray, digit_height: float,
 
 def extract_instances(labels: np.ndarray, scores: np.ndarray, centres: list[Centre],
                       background: int, min_area_ratio: float = 0.04,
-                      reach: tuple[float, float] = DEFAULT_CENTRE_RULE.reach) -> list[Region]:
+                      reach: tuple[float, float] = DEFAULT_CENTRE_RULE.reach,
+                      more_labels: Sequence[np.ndarray] = ()) -> list[Region]:
     """One region per digit centre found by the model (`find_centres`).
 
     Every digit pixel goes to the nearest centre within reach (distance measured in that
     centre's digit heights, `reach` across and down), so the fragments of a broken digit
     join and touching digits split; strokes with no centre near them (ruling lines,
-    borders) are dropped. A region's class is the vote of its pixels.
+    borders) are dropped. A region's class is the vote of its pixels: in `labels`, and in
+    each of `more_labels` (the same image read at other scales, resized to this one), each
+    map's share of the region's pixels per class counting once.
     """
     digit = labels != background
     best = np.full(labels.shape, np.inf, np.float32)
@@ -184,11 +188,16 @@ def extract_instances(labels: np.ndarray, scores: np.ndarray, centres: list[Cent
         y0, x0 = int(ys.min()), int(xs.min())
         mask = mine[y0 : ys.max() + 1, x0 : xs.max() + 1]
         y0, x0 = y0 + window[0].start, x0 + window[1].start
-        box_labels = labels[y0 : y0 + mask.shape[0], x0 : x0 + mask.shape[1]][mask]
+        box = (slice(y0, y0 + mask.shape[0]), slice(x0, x0 + mask.shape[1]))
+        box_labels = labels[box][mask]
         votes = np.bincount(box_labels, minlength=background + 1)[:background]
-        cls = int(np.argmax(votes))
-        voters = scores[y0 : y0 + mask.shape[0], x0 : x0 + mask.shape[1]][mask][box_labels == cls]
-        conf = float(voters.mean()) * min(1.0, votes[cls] / area) * min(1.0, c.heat / 0.5)
+        shares = votes / area
+        for other in more_labels:
+            shares = shares + np.bincount(other[box][mask], minlength=background + 1)[:background] / area
+        cls = int(np.argmax(shares))
+        voters = scores[box][mask][box_labels == cls]  # none: only the other readings saw it
+        share = shares[cls] / (1 + len(more_labels))
+        conf = (float(voters.mean()) if voters.size else 0.0) * min(1.0, share) * min(1.0, c.heat / 0.5)
         regions.append(Region(cls, round(conf, 4), (x0, y0, mask.shape[1], mask.shape[0]), mask))
     return order_regions(regions)
 

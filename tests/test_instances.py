@@ -260,3 +260,49 @@ def test_two_ones_side_by_side_are_two_digits_where_wider_peaks_would_be_one(dig
     centres = find_centres(heat, np.full_like(heat, 24.0), 24.0, labels=labels, background=BG)
     assert len(centres) == expected
     assert {c.digit for c in centres} == {digit}
+
+
+def test_readings_at_other_scales_vote_a_regions_class():
+    """The main reading says 3 on 60 % of the digit's pixels; two readings at other scales
+    say 5 throughout: the region is a 5, its pixels and box still the main reading's."""
+    labels = np.full((40, 40), BG, np.uint8)
+    labels[8:32, 12:26] = 3
+    labels[8:18, 12:26] = 5
+    heat = np.zeros(labels.shape, np.float32)
+    heat[20, 19] = 0.9
+    sizes = np.full(labels.shape, 24.0, np.float32)
+    scores = np.ones(labels.shape, np.float32)
+    centres = find_centres(heat, sizes, 24.0)
+    (alone,) = extract_instances(labels, scores, centres, BG)
+    others = np.where(labels == BG, BG, 5).astype(np.uint8)
+    (voted,) = extract_instances(labels, scores, centres, BG, more_labels=[others, others])
+    assert (alone.digit, voted.digit) == (3, 5)
+    assert voted.box == alone.box and (voted.mask == alone.mask).all()
+    # the class's share of the pixels averaged over the three readings (scores are 1)
+    assert voted.confidence == pytest.approx((10 / 24 + 1 + 1) / 3, abs=1e-4)
+
+
+@pytest.mark.parametrize("size, digits, below, passes", [
+    ((120, 200), True, Options().multi_scale_below, 5),  # a field crop: five readings
+    ((120, 200), True, 0, 1),                            # asked for one scale
+    ((120, 200), False, Options().multi_scale_below, 1),  # no digit found: nothing to vote
+    ((800, 800), True, 100_000, 1),                      # a page above the limit: one reading
+])
+def test_small_images_are_read_at_five_scales(centre_model, size, digits, passes, below):
+    page = paper(*size)
+    if digits:
+        blob(page, 60)
+        blob(page, 100)
+    else:
+        page[60:63, 20:180] = 30  # an underline: ink to read, no digit
+    segmenter = OnnxModel(centre_model)
+    shapes = []
+
+    def counting(batch, release_memory=False):
+        shapes.append(batch.shape[1:3])
+        return segmenter(batch, release_memory=release_memory)
+
+    options = Options(digit_height=24.0, multi_scale_below=below)
+    (result,) = segment_pages([Page("t", "p", 1, page)], counting, segmenter.info, options)
+    assert len(shapes) == passes and len(set(shapes)) == passes  # each at its own scale
+    assert len(result.regions) == (2 if digits else 0)
