@@ -263,7 +263,9 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     With a model that sizes digits (`info.instances`) and no `options.digit_height`, a
     page whose digits the model sees more than 25 % off its own digit height is scaled
     again by what the model measured and inferred once more; a page where it finds no
-    digit at all is tried at other multiples of the first guess (`_next_height`).
+    digit at all is tried at other multiples of the first guess (`_next_height`). On pages
+    of at most `options.multi_scale_below` model pixels, each digit's class is then voted
+    over the readings at VOTE_SCALES as well (`_labels_at_other_scales`).
     """
     greys = [to_grey(p.image) for p in pages]
     norms = [normalise(g, info.digit_height, options.digit_height) for g in greys]
