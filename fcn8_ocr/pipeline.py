@@ -230,7 +230,7 @@ def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], inferred
             norms[index], inferred[index] = norm, new
 
 
-def _found(model_out: Inferred, info: ModelInfo, options: Options,
+def _reading_regions(model_out: Inferred, info: ModelInfo, options: Options,
            more_labels: list[np.ndarray] | None = None) -> list[Region]:
     """Regions of one model-scale reading (model coordinates)."""
     out = model_out.maps
@@ -272,16 +272,16 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     inferred = _infer_tiles([n.image for n in norms], predictor, info, options)
     if info.instances and options.digit_height is None:
         _rescale_by_model(greys, norms, inferred, predictor, info, options)
-    founds = [_found(m, info, options) for m in inferred]
+    regions_by_page = [_reading_regions(m, info, options) for m in inferred]
     # small pages with digits: their classes are voted again with the readings at other scales
-    small = [i for i, (norm, found) in enumerate(zip(norms, founds, strict=True))
+    small = [i for i, (norm, found) in enumerate(zip(norms, regions_by_page, strict=True))
              if info.instances and found and norm.image.size <= options.multi_scale_below]
     more = _labels_at_other_scales([greys[i] for i in small], [norms[i] for i in small],
                                    predictor, info, options)
     for i, labels in zip(small, more, strict=True):
-        founds[i] = _found(inferred[i], info, options, labels)
+        regions_by_page[i] = _reading_regions(inferred[i], info, options, labels)
     results = []
-    for page, grey, norm, found in zip(pages, greys, norms, founds, strict=True):
+    for page, grey, norm, found in zip(pages, greys, norms, regions_by_page, strict=True):
         regions = [r for r in (_to_page(f, grey, norm, options) for f in found) if r]
         edge = [not options.keep_cut and cut_by_edge(r, grey.shape) for r in regions]
         cut = [r for r, e in zip(regions, edge, strict=True) if e]
