@@ -231,12 +231,13 @@ def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], inferred
 
 
 def _reading_regions(model_out: Inferred, info: ModelInfo, options: Options,
-           more_labels: list[np.ndarray] | None = None) -> list[Region]:
-    """Regions of one model-scale reading (model coordinates)."""
+                     more_labels: list[np.ndarray]) -> list[Region]:
+    """Regions of one model-scale reading (model coordinates); `more_labels` vote their
+    classes too."""
     out = model_out.maps
     if info.instances:
         return extract_instances(out[LABELS], out[SCORES], model_out.centres, info.background_id,
-                                 options.min_area, info.centre_rule.reach, more_labels or [])
+                                 options.min_area, info.centre_rule.reach, more_labels)
     return extract_regions(out[LABELS], out[SCORES], info.digit_height, info.background_id,
                            options.min_area)
 
@@ -272,16 +273,18 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     inferred = _infer_tiles([n.image for n in norms], predictor, info, options)
     if info.instances and options.digit_height is None:
         _rescale_by_model(greys, norms, inferred, predictor, info, options)
-    regions_by_page = [_reading_regions(m, info, options) for m in inferred]
-    # small pages with digits: their classes are voted again with the readings at other scales
-    small = [i for i, (norm, found) in enumerate(zip(norms, regions_by_page, strict=True))
-             if info.instances and found and norm.image.size <= options.multi_scale_below]
-    more = _labels_at_other_scales([greys[i] for i in small], [norms[i] for i in small],
-                                   predictor, info, options)
-    for i, labels in zip(small, more, strict=True):
-        regions_by_page[i] = _reading_regions(inferred[i], info, options, labels)
+    # small pages where the model found digits: their classes are voted over other scales too
+    small = [i for i, (norm, model_out) in enumerate(zip(norms, inferred, strict=True))
+             if model_out.centres and norm.image.size <= options.multi_scale_below]
+    more: list[list[np.ndarray]] = [[] for _ in pages]
+    for i, labels in zip(small, _labels_at_other_scales([greys[i] for i in small],
+                                                        [norms[i] for i in small], predictor,
+                                                        info, options), strict=True):
+        more[i] = labels
     results = []
-    for page, grey, norm, found in zip(pages, greys, norms, regions_by_page, strict=True):
+    for page, grey, norm, model_out, extra in zip(pages, greys, norms, inferred, more,
+                                                  strict=True):
+        found = _reading_regions(model_out, info, options, extra)
         regions = [r for r in (_to_page(f, grey, norm, options) for f in found) if r]
         edge = [not options.keep_cut and cut_by_edge(r, grey.shape) for r in regions]
         cut = [r for r, e in zip(regions, edge, strict=True) if e]
