@@ -249,7 +249,11 @@ def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | 
 @click.option("--field-fraction", type=click.FloatRange(0.0, 1.0), default=TRAIN.field_fraction,
               show_default=True,
               help="Share of training tiles that are register-like field crops (thin pen, "
-                   "margins, borders, rulings, punctuation); the rest are page tiles.")
+                   "margins, borders, rulings, punctuation).")
+@click.option("--row-fraction", type=click.FloatRange(0.0, 1.0), default=TRAIN.row_fraction,
+              show_default=True,
+              help="Share of training tiles packed with rows of MNIST-format digits, a share "
+                   "of them leaning steeply; the rest are page tiles.")
 @click.option("--centres/--no-centres", default=TRAIN.centres, show_default=True,
               help="Train the digit-centre and digit-size heads (one region per digit).")
 @click.option("--init-from", type=click.Path(exists=True, dir_okay=False), default=None,

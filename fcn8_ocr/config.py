@@ -73,7 +73,8 @@ class TrainConfig:
     learning_rate: float = 1e-3
     seed: int = 0
     m2nist_fraction: float = 0.3     # training tiles: M2NIST-style compositions,
-    field_fraction: float = 0.45     # register-like field crops, and the rest page tiles
+    field_fraction: float = 0.45     # register-like field crops,
+    row_fraction: float = 0.0        # rows of MNIST-format digits, and the rest page tiles
     centres: bool = True
     init_from: str | None = None
     contested_weight: float = 0.0

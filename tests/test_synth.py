@@ -313,3 +313,39 @@ def test_about_half_the_drawn_fours_are_closed(digits):
     share = np.mean([closed(i) for i in drawn.images[drawn.labels == 4]])
     assert 0.35 <= share <= 0.65
     assert np.mean([closed(i) for i in digits.images[digits.labels == 4]]) < 0.2
+
+
+def test_row_tiles_pack_whole_digits_in_rows(digits):
+    """`--row-fraction` tiles: rows of MNIST-format digits, every one inside the tile
+    (its centre target whole), labelled where its own stroke is, several per row."""
+    from fcn8_ocr.train.data import synth_tile
+    from fcn8_ocr.train.synth import digit_rows
+
+    for seed in range(6):
+        centres: list = []
+        image, labels = digit_rows(np.random.default_rng(seed), digits, 128, centres=centres)
+        assert len(centres) >= 6  # at least 3 rows of 2 or 2 rows of 3
+        for cy, cx, height, _ in centres:
+            assert height / 2 <= cy <= 128 - height / 2 and 0 <= cx <= 128
+        assert (image[labels != BACKGROUND] >= 128).all()
+        assert set(np.unique(labels[labels != BACKGROUND])) <= {c[3] for c in centres}
+    centres = []
+    synth_tile(0, 1, digits, 128, 0.0, 0.0, centres, row_fraction=1.0)
+    assert len(centres) >= 6
+
+
+def test_a_steeply_leaning_digit_is_refitted_into_its_box_not_cut(digits):
+    from fcn8_ocr.train.synth import _lean, lean_in_box
+
+    for image in digits.images[:20]:
+        ink = int((image > 30).sum())
+        leaned = lean_in_box(image, -1.0, fit=24)
+        ys, xs = _ink(leaned)
+        assert ys.min() >= 2 and ys.max() <= 25 and xs.min() >= 2 and xs.max() <= 25
+        assert max(ys.max() - ys.min(), xs.max() - xs.min()) >= 18  # filled to about 24 px
+        top, bottom = xs[ys <= ys.min() + 2].mean(), xs[ys >= ys.max() - 2].mean()
+        assert top > bottom  # the top leans right
+        assert int((leaned > 30).sum()) > 0.5 * ink
+    # the plain shear in the 28 px box cuts a steep digit's corners off; the refit does not
+    cut = sum(int(_lean(i, -1.0).sum()) < 0.97 * int(i.sum()) for i in digits.images[:20])
+    assert cut >= 5

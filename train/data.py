@@ -18,13 +18,14 @@ from fcn8_ocr.normalise import model_input, to_grey
 
 from .fields import register_field
 from .sources import Digits, load_m2nist
-from .synth import document_page, m2nist_sample
+from .synth import digit_rows, document_page, m2nist_sample
 
 MODEL_DIGIT_HEIGHT = 24.0
 TRAIN_DIGIT_RANGE = (12.0, 48.0)  # digit heights at model scale: a first guess within 2x will do
 TILE = TRAIN_DEFAULTS.tile
 M2NIST_FRACTION = TRAIN_DEFAULTS.m2nist_fraction  # training tiles: M2NIST-style compositions,
-FIELD_FRACTION = TRAIN_DEFAULTS.field_fraction    # register-like field crops, the rest pages
+FIELD_FRACTION = TRAIN_DEFAULTS.field_fraction    # register-like field crops,
+ROW_FRACTION = TRAIN_DEFAULTS.row_fraction        # rows of MNIST-format digits, the rest pages
 CENTRE_SIGMA = 1 / 8  # a centre peak's Gaussian sigma, as a share of the digit's height
 
 
@@ -58,11 +59,13 @@ def centre_targets(centres: list[tuple], shape: tuple[int, int]
 
 def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
                m2nist_fraction: float = M2NIST_FRACTION, field_fraction: float = FIELD_FRACTION,
-               centres: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+               centres: list | None = None, row_fraction: float = ROW_FRACTION
+               ) -> tuple[np.ndarray, np.ndarray]:
     """One normalised training tile (H, W) uint8 and its labels; deterministic in (seed, index).
 
     A share `m2nist_fraction` of tiles are M2NIST-style compositions, `field_fraction`
-    register-like field crops (`fields.register_field`), the rest scan-like page tiles
+    register-like field crops (`fields.register_field`), `row_fraction` tiles packed with
+    rows of MNIST-format digits (`synth.digit_rows`), the rest scan-like page tiles
     whose digits are mostly drawn with a thin pen. Digit centres and heights are appended
     to `centres` if given.
     """
@@ -73,7 +76,11 @@ def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
         if centres is not None:
             centres.extend(found)
         return model_input(image, MODEL_DIGIT_HEIGHT), labels
-    if draw < field_fraction + m2nist_fraction:
+    draw -= field_fraction
+    if draw < row_fraction:
+        image, labels = digit_rows(rng, digits, tile, centres=centres)
+        return model_input(image, MODEL_DIGIT_HEIGHT, dark_ink=False), labels
+    if draw < row_fraction + m2nist_fraction:
         image = np.zeros((tile, tile), np.uint8)
         labels = np.full((tile, tile), BACKGROUND, np.uint8)
         for _ in range(rng.integers(1, 4)):
@@ -98,14 +105,15 @@ def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
 
 def synth_dataset(digits: Digits, seed: int, batch_size: int, tile: int = TILE,
                   m2nist_fraction: float = M2NIST_FRACTION, count: int | None = None,
-                  field_fraction: float = FIELD_FRACTION, centres: bool = False) -> tf.data.Dataset:
+                  field_fraction: float = FIELD_FRACTION, centres: bool = False,
+                  row_fraction: float = ROW_FRACTION) -> tf.data.Dataset:
     """Endless (or `count`-long) batches of (image float32 NxHxWx1 0-255, labels uint8 NxHxW);
     with `centres`, targets are a dict of labels, centre heat (NxHxW) and size (NxHxWx2)."""
 
     def make(index: tf.Tensor) -> tuple[np.ndarray, ...]:
         found: list = []
         image, labels = synth_tile(seed, int(index), digits, tile, m2nist_fraction,
-                                   field_fraction, found)
+                                   field_fraction, found, row_fraction)
         return (image, labels, *centre_targets(found, labels.shape))
 
     def wrapped(index: tf.Tensor):

@@ -152,7 +152,7 @@ def _strategy(name: str) -> tf.distribute.Strategy:
 def _validation(config: TrainConfig, digits) -> tf.data.Dataset:
     tiles = list(synth_dataset(digits, config.seed + 1, config.val_tiles, config.tile,
                                config.m2nist_fraction, config.val_tiles, config.field_fraction,
-                               config.centres).take(1))[0]
+                               config.centres, config.row_fraction).take(1))[0]
     return tf.data.Dataset.from_tensor_slices(tiles).batch(config.batch_size)
 
 
@@ -219,7 +219,8 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
     train_digits = european_forms(split_digits(digits, "train"), config.seed)
     val_digits = european_forms(split_digits(digits, "val"), config.seed + 1)
     data = synth_dataset(train_digits, config.seed, config.batch_size, config.tile,
-                         config.m2nist_fraction, None, config.field_fraction, config.centres)
+                         config.m2nist_fraction, None, config.field_fraction, config.centres,
+                         config.row_fraction)
     extra = _extra_training_data(config)
     if extra is not None and config.centres:
         raise ValueError("--m2nist/--folder data has no digit centres: train it with --no-centres")
@@ -264,7 +265,8 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
             "digit_source": digits.source, "split_seed": SPLIT_SEED, "seed": config.seed,
             "tile": config.tile, "params": int(model.count_params()),
             "centres": config.centres, "field_fraction": config.field_fraction,
-            "m2nist_fraction": config.m2nist_fraction, "init_from": config.init_from}
+            "m2nist_fraction": config.m2nist_fraction, "row_fraction": config.row_fraction,
+            "init_from": config.init_from}
     (out / "training.json").write_text(json.dumps(meta, indent=2))
     model.fit(data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
               initial_epoch=initial_epoch, validation_data=validation, callbacks=callbacks, shuffle=False,

@@ -16,6 +16,7 @@ traced from any evaluation sample:
 * 2 with a small loop where the diagonal meets the base, or a sharp "Z" corner;
 * 1 with a long, steep up-stroke into its top (not a flat flag: that read plain 7s as 1s);
 * 0 as a narrow upright oval, begun at the top and run a little past its start;
+* 5 in one stroke, no stem: a flag drawn leftwards into an S-curve;
 * 4 with a closed top (a diagonal from the stem's top down to a bar, as printed) or with a
   short left arm over a bar, beside a tall stem.
 """
@@ -122,7 +123,15 @@ def _four(rng: np.random.Generator) -> list[list[tuple[float, float]]]:
     return [[(bar[0][0] + 0.12, arm_top), (bar[0][0] + 0.05, bar_y - 0.05)] + bar, stem]
 
 
-FORMS = {3: _three, 8: _eight, 9: _nine, 2: _two, 1: _one, 0: _zero, 4: _four}
+def _five(rng: np.random.Generator) -> list[list[tuple[float, float]]]:
+    flag = (rng.uniform(0.8, 1.0), rng.uniform(0.0, 0.08))
+    neck = (rng.uniform(0.2, 0.35), rng.uniform(0.05, 0.12))
+    belly = rng.uniform(0.4, 0.55)  # where the stroke turns into the lower bowl
+    return [[flag, neck, (neck[0] - 0.08, belly * 0.6), (0.35, belly), (0.75, belly + 0.1),
+             (0.88, 0.75), (0.65, 0.97), (0.3, 0.98), (rng.uniform(0.0, 0.15), rng.uniform(0.78, 0.9))]]
+
+
+FORMS = {3: _three, 8: _eight, 9: _nine, 2: _two, 1: _one, 0: _zero, 4: _four, 5: _five}
 
 
 def draw_form(rng: np.random.Generator, label: int) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 * `m2nist_sample`: 64x84 white-on-black images with 2-3 MNIST digits placed as M2NIST
   places them (or, `overlap=True`, 1-3 digits anywhere).
+* `digit_rows`: tiles packed with rows of MNIST-format digits (training only).
 * `document_page`: what a scan looks like -- textured, unevenly lit paper; dark ink of
   varying colour and stroke width; digit strings on ruled lines, in comb boxes, in table
   cells and free; touching neighbours; printed text, lines and boxes as distractors;
@@ -75,6 +76,55 @@ def _lean(patch: np.ndarray, shear: float) -> np.ndarray:
     h, w = patch.shape
     matrix = np.float32([[1, shear, -shear * h / 2], [0, 1, 0]])
     return cv2.warpAffine(patch, matrix, (w, h), flags=cv2.INTER_LINEAR)
+
+
+def lean_in_box(patch: np.ndarray, shear: float, fit: int = 20) -> np.ndarray:
+    """A 28x28 MNIST-format digit sheared by `shear` (dx per dy, negative: the top leans
+    right) and fitted back into a `fit` px box centred in 28 px (MNIST's is 20; other sets
+    fill more of it): a steep lean makes a digit smaller and wider, never cut off."""
+    wide = np.pad(patch, ((0, 0), (14, 14)))
+    leaned = _lean(wide, shear)
+    ys, xs = np.nonzero(leaned > 30)
+    if len(ys) == 0:
+        return patch
+    ink = leaned[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    scale = fit / max(ink.shape)
+    size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
+    small = cv2.resize(ink, size, interpolation=cv2.INTER_AREA)
+    out = np.zeros_like(patch)
+    y, x = (28 - small.shape[0]) // 2, (28 - small.shape[1]) // 2
+    out[y : y + small.shape[0], x : x + small.shape[1]] = small
+    return out
+
+
+def digit_rows(rng: np.random.Generator, digits: Digits, size: int, slanted: float = 0.5,
+               lean: tuple[float, float] = (-1.0, -0.1), centres: list | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """A `size` x `size` white-on-black tile packed with rows of MNIST-format digits, as
+    strips of segmented digits are laid out: 28 px boxes (all scaled by one factor of
+    0.85-1.35) side by side 0-8 px apart, rows 0-12 px apart; a share `slanted` of them
+    leaning by `lean` and refitted into 20-26 px (`lean_in_box`). Many digits' classes
+    per tile (training only)."""
+    image = np.zeros((size, size), np.uint8)
+    labels = np.full((size, size), BACKGROUND, np.uint8)
+    box = int(round(M2NIST_BOX * rng.uniform(0.85, 1.35)))
+    y = int(rng.integers(0, 9))
+    while y + box <= size:
+        x = int(rng.integers(0, 9))
+        while x + box <= size:
+            i = rng.integers(len(digits))
+            patch = digits.images[i]
+            if rng.random() < slanted:
+                patch = lean_in_box(patch, rng.uniform(*lean), int(rng.integers(20, 27)))
+            patch = cv2.resize(patch, (box, box), interpolation=cv2.INTER_LINEAR)
+            window = image[y : y + box, x : x + box]
+            np.maximum(window, patch, out=window)
+            labels[y : y + box, x : x + box][patch >= 128] = digits.labels[i]
+            if centres is not None:
+                centres.extend(ink_centres(patch >= 128, y, x, digits.labels[i]))
+            x += box + int(rng.integers(0, 9))
+        y += box + int(rng.integers(0, 13))
+    return image, labels
 
 
 def digit_alpha(rng: np.random.Generator, img28: np.ndarray, height: float) -> np.ndarray:
