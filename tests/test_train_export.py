@@ -357,3 +357,37 @@ def test_ema_checkpoints_hold_the_moving_average(tiny_run: Path, tmp_path: Path)
         runs[name] = max(float(np.abs(a - b).max()) for a, b in zip(saved, start, strict=True))
     assert runs["raw"] > 6e-3  # eight Adam steps of about 3e-3 each
     assert runs["ema"] < runs["raw"] / 2
+
+
+def test_averaged_checkpoints_are_the_mean_of_their_weights_and_export(tiny_run: Path,
+                                                                       tmp_path: Path):
+    """`python -m fcn8_ocr.train.average`: a model soup of two checkpoints of one network
+    is their weights' mean, exports like a run's checkpoint, and says what it came from."""
+    import keras
+    from fcn8_ocr.export.convert import export_checkpoint
+    from fcn8_ocr.train.average import average_checkpoints
+    from fcn8_ocr.train.model import build_fcn8
+
+    first = tiny_run / "best.keras"
+    model = keras.models.load_model(first, compile=False)
+    rng = np.random.default_rng(0)
+    other_weights = [w + rng.normal(0, 0.01, w.shape).astype(w.dtype) for w in model.get_weights()]
+    model.set_weights(other_weights)
+    second = tmp_path / "other.keras"
+    model.save(second)
+    out = tmp_path / "soup"
+    subprocess.run([sys.executable, "-m", "fcn8_ocr.train.average", str(first), str(second),
+                    "--out", str(out), "--shares", "0.25", "0.75"], check=True)
+    soup = keras.models.load_model(out / "average.keras", compile=False).get_weights()
+    base = keras.models.load_model(first, compile=False).get_weights()
+    for got, a, b in zip(soup, base, other_weights, strict=True):
+        np.testing.assert_allclose(got, 0.25 * a + 0.75 * b, rtol=1e-5, atol=1e-6)
+    training = json.loads((out / "training.json").read_text())
+    assert [s["share"] for s in training["averaged"]] == [0.25, 0.75]
+    assert training["digit_height"] == json.loads((tiny_run / "training.json").read_text())["digit_height"]
+    export_checkpoint(out / "average.keras", tmp_path / "soup.onnx")
+    assert ort.InferenceSession(str(tmp_path / "soup.onnx")).get_outputs()
+    wider = tmp_path / "wider.keras"
+    build_fcn8(width=0.25).save(wider)
+    with pytest.raises(ValueError, match="different networks"):
+        average_checkpoints([first, wider], tmp_path / "bad")
