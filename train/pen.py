@@ -190,7 +190,7 @@ def european_forms(digits: Digits, seed: int = 0, share: float = 0.4,
     of a `share` of its 7s (a short bar through the stem), and drawn letterforms
     (`letterforms.FORMS`: flat-topped 3, one-stroke 8 (half with no upper loop),
     straight-tailed 9, looped or Z-cornered 2, lead-in 1, narrow 0, closed or short-armed
-    4), `form_share` x the mean class size of each.
+    4, S-shaped 5), `form_share` x the mean class size of each.
 
     (Flagged 1s were tried too and dropped: a 1 with a flag drawn down-left from its top
     is an MNIST 7 without its bar, and a model trained on both read plain 7s as 1s.)
