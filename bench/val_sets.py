@@ -6,8 +6,8 @@
 
 Sets: field crops of 138x204 px (seeds 5 and 7; 9 with a handwritten word in every crop;
 11 with touching digits by narrow hands in every crop), `forms` (field crops of the drawn
-continental letterforms only, the S-shaped 5 left out), MNIST val strips of 5 upright (`strips`) and leaning
--0.5 and -0.8 dx per dy (`slant`, `slant8`), and 500 M2NIST-style images (`m2`). Never
+continental letterforms only, the S-shaped 5 left out), MNIST val strips of 5 upright
+(`strips`) and leaning -0.5 and -0.8 dx per dy (`slant`, `slant8`), and 500 M2NIST-style images (`m2`). Never
 the evaluation-only real sets: those are measured, not chosen on.
 """
 
@@ -31,9 +31,9 @@ SETS = ("f5", "f7", "f9", "f11", "forms", "strips", "slant", "slant8", "m2")
 
 def _lean(image: np.ndarray, shear: float) -> np.ndarray:
     """A 28x28 digit sheared (top to the right for negative `shear`), re-centred in 28 px."""
-    wide = np.zeros((28, 40), np.uint8)
-    wide[:, 6:34] = image
-    leaned = cv2.warpAffine(wide, np.float32([[1, shear, -shear * 14], [0, 1, 0]]), (40, 28))
+    from fcn8_ocr.train.synth import shear_about_centre
+
+    leaned = shear_about_centre(np.pad(image, ((0, 0), (6, 6))), shear)
     xs = np.nonzero(leaned > 20)[1]
     centred = leaned[:, max(0, (xs.min() + xs.max()) // 2 - 14):][:, :28]
     return np.pad(centred, ((0, 0), (0, 28 - centred.shape[1])))
@@ -100,7 +100,8 @@ def score(model: str, out: Path, sets: list[str]) -> dict:
     figures = {}
     for name in sets:
         report = evaluate(model, out / name)
-        figures[name] = round(report.get("string_accuracy") or report.get("mean_digit_iou"), 4)
+        value = report.get("string_accuracy")
+        figures[name] = round(report["mean_digit_iou"] if value is None else value, 4)
     fields_ = [figures[k] for k in ("f5", "f7", "f9", "f11") if k in figures]
     if len(fields_) == 4:
         figures["fields_mean"] = round(sum(fields_) / 4, 4)

@@ -335,7 +335,7 @@ def test_row_tiles_pack_whole_digits_in_rows(digits):
 
 
 def test_a_steeply_leaning_digit_is_refitted_into_its_box_not_cut(digits):
-    from fcn8_ocr.train.synth import _lean, lean_in_box
+    from fcn8_ocr.train.synth import lean_in_box, shear_about_centre
 
     for image in digits.images[:20]:
         ink = int((image > 30).sum())
@@ -347,5 +347,5 @@ def test_a_steeply_leaning_digit_is_refitted_into_its_box_not_cut(digits):
         assert top > bottom  # the top leans right
         assert int((leaned > 30).sum()) > 0.5 * ink
     # the plain shear in the 28 px box cuts a steep digit's corners off; the refit does not
-    cut = sum(int(_lean(i, -1.0).sum()) < 0.97 * int(i.sum()) for i in digits.images[:20])
+    cut = sum(int(shear_about_centre(i, -1.0).sum()) < 0.97 * int(i.sum()) for i in digits.images[:20])
     assert cut >= 5

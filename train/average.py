@@ -37,8 +37,8 @@ def average_checkpoints(paths: list[Path], out: Path, shares: list[float] | None
     shapes = [[w.shape for w in ws] for ws in weights]
     if any(s != shapes[0] for s in shapes[1:]):
         raise ValueError(f"average: {paths[0]} and the others are different networks")
-    mean = [sum(share * ws[i] for share, ws in zip(shares, weights, strict=True))
-            for i in range(len(weights[0]))]
+    mean = [sum(share * w for share, w in zip(shares, layer, strict=True))
+            for layer in zip(*weights, strict=True)]
     models[0].set_weights(mean)
     out.mkdir(parents=True, exist_ok=True)
     target = out / AVERAGE_NAME

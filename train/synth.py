@@ -62,7 +62,7 @@ def m2nist_sample(rng: np.random.Generator, digits: Digits, overlap: bool = Fals
                 continue
         patch = digits.images[i]
         if slanted and rng.random() < slanted:
-            patch = _lean(patch, rng.uniform(-0.55, -0.15))
+            patch = shear_about_centre(patch, rng.uniform(-0.55, -0.15))
         window = image[y : y + M2NIST_BOX, x : x + M2NIST_BOX]
         np.maximum(window, patch, out=window)
         labels[y : y + M2NIST_BOX, x : x + M2NIST_BOX][patch >= mask_level] = digits.labels[i]
@@ -71,7 +71,7 @@ def m2nist_sample(rng: np.random.Generator, digits: Digits, overlap: bool = Fals
     return image, labels
 
 
-def _lean(patch: np.ndarray, shear: float) -> np.ndarray:
+def shear_about_centre(patch: np.ndarray, shear: float) -> np.ndarray:
     """`patch` sheared about its centre (negative: the top leans right)."""
     h, w = patch.shape
     matrix = np.float32([[1, shear, -shear * h / 2], [0, 1, 0]])
@@ -83,7 +83,7 @@ def lean_in_box(patch: np.ndarray, shear: float, fit: int = 20) -> np.ndarray:
     right) and fitted back into a `fit` px box centred in 28 px (MNIST's is 20; other sets
     fill more of it): a steep lean makes a digit smaller and wider, never cut off."""
     wide = np.pad(patch, ((0, 0), (14, 14)))
-    leaned = _lean(wide, shear)
+    leaned = shear_about_centre(wide, shear)
     ys, xs = np.nonzero(leaned > 30)
     if len(ys) == 0:
         return patch
@@ -92,7 +92,7 @@ def lean_in_box(patch: np.ndarray, shear: float, fit: int = 20) -> np.ndarray:
     size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
     small = cv2.resize(ink, size, interpolation=cv2.INTER_AREA)
     out = np.zeros_like(patch)
-    y, x = (28 - small.shape[0]) // 2, (28 - small.shape[1]) // 2
+    y, x = (out.shape[0] - small.shape[0]) // 2, (out.shape[1] - small.shape[1]) // 2
     out[y : y + small.shape[0], x : x + small.shape[1]] = small
     return out
 
@@ -119,9 +119,10 @@ def digit_rows(rng: np.random.Generator, digits: Digits, size: int, slanted: flo
             patch = cv2.resize(patch, (box, box), interpolation=cv2.INTER_LINEAR)
             window = image[y : y + box, x : x + box]
             np.maximum(window, patch, out=window)
-            labels[y : y + box, x : x + box][patch >= 128] = digits.labels[i]
+            inked = patch >= 128
+            labels[y : y + box, x : x + box][inked] = digits.labels[i]
             if centres is not None:
-                centres.extend(ink_centres(patch >= 128, y, x, digits.labels[i]))
+                centres.extend(ink_centres(inked, y, x, digits.labels[i]))
             x += box + int(rng.integers(0, 9))
         y += box + int(rng.integers(0, 13))
     return image, labels
