@@ -147,6 +147,29 @@ def resize(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image, size, interpolation=interpolation)
 
 
+def _lean_matrix(shape: tuple[int, int], shear: float) -> tuple[np.ndarray, int]:
+    h = shape[0]
+    pad = int(np.ceil(abs(shear) * h / 2))
+    return np.float32([[1, shear, pad - shear * h / 2], [0, 1, 0]]), pad
+
+
+def upright(image: np.ndarray, shear: float) -> np.ndarray:
+    """`image` sheared about its middle row, `shear` px right per row down (a digit leaning
+    right by that much stands up), widened so that nothing is cut off."""
+    matrix, pad = _lean_matrix(image.shape[:2], shear)
+    return cv2.warpAffine(image, matrix, (image.shape[1] + 2 * pad, image.shape[0]),
+                          flags=cv2.INTER_LINEAR)
+
+
+def back_from_upright(values: np.ndarray, shear: float, shape: tuple[int, int], fill: int
+                      ) -> np.ndarray:
+    """A map read off `upright(image, shear)` laid back onto the pixels of `image` (of
+    `shape`): each pixel takes the nearest value, `fill` where none."""
+    matrix, _ = _lean_matrix(shape, shear)
+    return cv2.warpAffine(values, matrix, (shape[1], shape[0]),
+                          flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderValue=fill)
+
+
 def model_input(grey: np.ndarray, model_digit_height: float, dark_ink: bool | None = None
                 ) -> np.ndarray:
     """What the model sees of a grey image already at model scale: ink bright, no background."""

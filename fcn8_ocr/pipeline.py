@@ -16,7 +16,7 @@ import numpy as np
 
 from .config import Options
 from .contract import CENTRES, LABELS, SCORES, SIZES, CentreRule, ModelInfo
-from .normalise import Normalised, normalise, page_ink, to_grey
+from .normalise import Normalised, back_from_upright, normalise, page_ink, to_grey, upright
 from .read import Page
 from .regions import (
     Centre,
@@ -43,8 +43,10 @@ MAX_PASSES = 1 + len(NO_DIGIT_FALLBACKS)
 # a digit-free A4 page is not inferred at 16x its pixels, small crops try every scale
 FALLBACK_PIXELS = 4_000_000
 # small pages' digits are also classed by the model's reading at these multiples of their
-# digit height (Options.multi_scale_below)
+# digit height, and of the page sheared by these slants (px per row: a hand leaning right
+# read upright) (Options.multi_scale_below)
 VOTE_SCALES = (0.8, 0.9, 1.12, 1.25)
+VOTE_SLANTS = (0.4, 0.8)
 
 
 @dataclass
@@ -242,18 +244,24 @@ def _reading_regions(model_out: Inferred, info: ModelInfo, options: Options,
                            options.min_area)
 
 
-def _labels_at_other_scales(greys: list[np.ndarray], norms: list[Normalised],
-                            predictor: Predictor, info: ModelInfo, options: Options
-                            ) -> list[list[np.ndarray]]:
-    """Per page, its class maps read at each of VOTE_SCALES times the page's digit height,
-    resized to its model-scale image (all pages batched together)."""
-    images = [(i, normalise(grey, info.digit_height, norm.digit_height * f).image)
+def _labels_of_other_readings(greys: list[np.ndarray], norms: list[Normalised],
+                              predictor: Predictor, info: ModelInfo, options: Options
+                              ) -> list[list[np.ndarray]]:
+    """Per page, its class maps read at each of VOTE_SCALES times the page's digit height
+    and upright at each of VOTE_SLANTS, laid onto its model-scale image (all pages batched
+    together)."""
+    images = [(i, 0.0, normalise(grey, info.digit_height, norm.digit_height * f).image)
               for i, (grey, norm) in enumerate(zip(greys, norms, strict=True)) for f in VOTE_SCALES]
-    inferred = _infer_tiles([im for _, im in images], predictor, info, options) if images else []
+    images += [(i, s, upright(norm.image, s)) for i, norm in enumerate(norms)
+               for s in VOTE_SLANTS]
+    inferred = _infer_tiles([im for *_, im in images], predictor, info, options) if images else []
     more: list[list[np.ndarray]] = [[] for _ in norms]
-    for (i, _), new in zip(images, inferred, strict=True):
-        h, w = norms[i].image.shape
-        more[i].append(cv2.resize(new.maps[LABELS], (w, h), interpolation=cv2.INTER_NEAREST))
+    for (i, slant, _), new in zip(images, inferred, strict=True):
+        shape = norms[i].image.shape
+        if slant:
+            more[i].append(back_from_upright(new.maps[LABELS], slant, shape, info.background_id))
+        else:
+            more[i].append(cv2.resize(new.maps[LABELS], shape[::-1], interpolation=cv2.INTER_NEAREST))
     return more
 
 
@@ -266,7 +274,7 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     again by what the model measured and inferred once more; a page where it finds no
     digit at all is tried at other multiples of the first guess (`_next_height`). On pages
     of at most `options.multi_scale_below` model pixels, each digit's class is then voted
-    over the readings at VOTE_SCALES as well (`_labels_at_other_scales`).
+    over its readings at VOTE_SCALES and VOTE_SLANTS as well (`_labels_of_other_readings`).
     """
     greys = [to_grey(p.image) for p in pages]
     norms = [normalise(g, info.digit_height, options.digit_height) for g in greys]
@@ -277,7 +285,7 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     small = [i for i, (norm, model_out) in enumerate(zip(norms, inferred, strict=True))
              if model_out.centres and norm.image.size <= options.multi_scale_below]
     more: list[list[np.ndarray]] = [[] for _ in pages]
-    for i, labels in zip(small, _labels_at_other_scales([greys[i] for i in small],
+    for i, labels in zip(small, _labels_of_other_readings([greys[i] for i in small],
                                                         [norms[i] for i in small], predictor,
                                                         info, options), strict=True):
         more[i] = labels

@@ -283,12 +283,12 @@ def test_readings_at_other_scales_vote_a_regions_class():
 
 
 @pytest.mark.parametrize("size, digits, below, passes", [
-    ((120, 200), True, Options().multi_scale_below, 5),  # a field crop: five readings
+    ((120, 200), True, Options().multi_scale_below, 7),  # a field crop: 5 scales, 2 slants
     ((120, 200), True, 0, 1),                            # asked for one scale
     ((120, 200), False, Options().multi_scale_below, 1),  # no digit found: nothing to vote
     ((800, 800), True, 100_000, 1),                      # a page above the limit: one reading
 ])
-def test_small_images_are_read_at_five_scales(centre_model, size, digits, passes, below):
+def test_small_images_are_read_at_five_scales_and_two_slants(centre_model, size, digits, passes, below):
     page = paper(*size)
     if digits:
         blob(page, 60)

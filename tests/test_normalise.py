@@ -3,12 +3,14 @@ import numpy as np
 from fcn8_ocr.train.synth import document_page
 
 from fcn8_ocr.normalise import (
+    back_from_upright,
     estimate_digit_height,
     ink_bright,
     is_dark_ink,
     normalise,
     page_ink,
     to_grey,
+    upright,
 )
 
 
@@ -116,3 +118,23 @@ def test_stroke_pixels_are_those_half_covered_whatever_the_inks_level():
     assert norm.gain > 1.2
     mask = page_ink(faint, norm, window, 115)
     assert not mask[faint < 70].any() and mask[faint >= 80].all()
+
+
+def test_a_hand_leaning_right_is_read_upright_and_its_map_laid_back_in_place():
+    """The slanted readings of the class vote: a stroke leaning right by 0.5 px per row
+    stands up in `upright(image, 0.5)`, and a map read off that lands back on the stroke."""
+    image = np.zeros((60, 80), np.uint8)
+    rows = np.arange(10, 51)
+    cols = np.round(40 - 0.5 * (rows - 30)).astype(int)  # top to the right
+    image[rows, cols] = 255
+    stood = upright(image, 0.5)
+    assert stood.shape == (60, 80 + 2 * 15)  # widened by the lean of half its height
+    ys, xs = np.nonzero(stood > 127)
+    assert set(ys) == set(rows) and xs.max() - xs.min() <= 2  # was 20 columns wide: upright
+    labels = np.where(stood > 127, 3, 10).astype(np.uint8)
+    back = back_from_upright(labels, 0.5, image.shape, fill=10)
+    assert back.shape == image.shape
+    assert (back[rows, cols] == 3).mean() > 0.9
+    near = cv2.dilate(image, np.ones((3, 3), np.uint8)) > 0
+    assert not ((back == 3) & ~near).any()  # nowhere else
+    assert (back_from_upright(labels, 0.5, image.shape, fill=10)[:, :2] == 10).all()
