@@ -44,7 +44,7 @@ multi_scale_option = click.option(
     show_default=True,
     help="Models with digit centres: on images of up to this many model pixels (field crops, "
          "small forms) each digit's class is voted by the model's readings at five scales, "
-         "0.8-1.25x; larger pages are read at one. 0 = always one scale.")
+         "0.8-1.25x, and upright at two slants; larger pages are read once. 0 = always once.")
 
 ink_level_option = click.option(
     "--ink-level", type=click.IntRange(1, 255), default=OPTIONS.ink_level, show_default=True,
@@ -254,6 +254,10 @@ def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | 
               show_default=True,
               help="Share of training tiles packed with rows of MNIST-format digits, a share "
                    "of them leaning steeply; the rest are page tiles.")
+@click.option("--reproportion", type=click.FloatRange(0.0, 1.0), default=TRAIN.reproportion,
+              show_default=True,
+              help="Share of training digits whose upper part is grown or shrunk against their "
+                   "lower part (a 9 with a small head, a 2 with a large bowl).")
 @click.option("--centres/--no-centres", default=TRAIN.centres, show_default=True,
               help="Train the digit-centre and digit-size heads (one region per digit).")
 @click.option("--init-from", type=click.Path(exists=True, dir_okay=False), default=None,

@@ -26,7 +26,7 @@ class Options:
     keep_cut: bool = False             # keep digits the page's edge cuts through
     one_line: bool = False             # each page is a field crop: keep only its main line
     multi_scale_below: int = 400_000   # model-scale pages up to this many pixels: each digit's
-    # class is voted at five scales (pipeline.VOTE_SCALES); 0 = one scale only
+    # class is voted at five scales and two slants (pipeline.VOTE_SCALES, VOTE_SLANTS); 0 = once
 
 
 @dataclass(kw_only=True)
@@ -75,6 +75,7 @@ class TrainConfig:
     m2nist_fraction: float = 0.3     # training tiles: M2NIST-style compositions,
     field_fraction: float = 0.45     # register-like field crops,
     row_fraction: float = 0.0        # rows of MNIST-format digits, and the rest page tiles
+    reproportion: float = 0.0        # share of training digits with head and tail resized
     centres: bool = True
     init_from: str | None = None
     contested_weight: float = 0.0

@@ -349,3 +349,24 @@ def test_a_steeply_leaning_digit_is_refitted_into_its_box_not_cut(digits):
     # the plain shear in the 28 px box cuts a steep digit's corners off; the refit does not
     cut = sum(int(shear_about_centre(i, -1.0).sum()) < 0.97 * int(i.sum()) for i in digits.images[:20])
     assert cut >= 5
+
+
+def test_reproportioned_digits_move_their_middle_and_keep_their_ink_rows(digits):
+    """`--reproportion`: a 9 with a smaller head over a longer tail, same top and bottom."""
+    from fcn8_ocr.train.pen import reproportion, reproportioned
+
+    bar = np.zeros((28, 28), np.uint8)
+    bar[4:24, 13:15] = 255   # a stem from row 4 to row 23
+    bar[13:15, 6:22] = 255   # a bar across its middle
+    for middle, rows in ((0.35, (10, 12)), (0.65, (15, 18))):
+        moved = reproportion(bar, middle)
+        ink_rows = np.nonzero(moved.max(axis=1) > 30)[0]
+        assert (ink_rows.min(), ink_rows.max()) == (4, 23)
+        across = np.nonzero(moved[:, 6:10].max(axis=1) > 127)[0]
+        assert rows[0] <= across.mean() <= rows[1]  # was 13.5
+    nines = Digits(digits.images[digits.labels == 9], digits.labels[digits.labels == 9], "t")
+    changed = reproportioned(nines, 0.5, seed=3)
+    assert (changed.labels == nines.labels).all() and changed.images.shape == nines.images.shape
+    differ = np.mean([(a != b).any() for a, b in zip(changed.images, nines.images, strict=True)])
+    assert 0.3 < differ < 0.7
+    assert reproportioned(nines, 0.0) is nines

@@ -28,7 +28,7 @@ from .data import (
     synth_dataset,
 )
 from .model import build_fcn8
-from .pen import european_forms
+from .pen import european_forms, reproportioned
 from .selection import LOG_KEY as FIELD_STRINGS
 from .selection import FieldStrings
 from .sources import SPLIT_SEED, load_digits, split_digits
@@ -216,7 +216,8 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
     keras.utils.set_random_seed(config.seed)
 
     digits = load_digits(config.mnist)
-    train_digits = european_forms(split_digits(digits, "train"), config.seed)
+    train_digits = reproportioned(european_forms(split_digits(digits, "train"), config.seed),
+                                  config.reproportion, config.seed)
     val_digits = european_forms(split_digits(digits, "val"), config.seed + 1)
     data = synth_dataset(train_digits, config.seed, config.batch_size, config.tile,
                          config.m2nist_fraction, None, config.field_fraction, config.centres,
@@ -266,6 +267,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
             "tile": config.tile, "params": int(model.count_params()),
             "centres": config.centres, "field_fraction": config.field_fraction,
             "m2nist_fraction": config.m2nist_fraction, "row_fraction": config.row_fraction,
+            "reproportion": config.reproportion,
             "init_from": config.init_from}
     (out / "training.json").write_text(json.dumps(meta, indent=2))
     model.fit(data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,

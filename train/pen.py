@@ -220,3 +220,37 @@ def european_forms(digits: Digits, seed: int = 0, share: float = 0.4,
               np.asarray(extra_labels, digits.labels.dtype)]
     return Digits(np.concatenate(images), np.concatenate(labels),
                   f"{digits.source}+{forms.source}+crossed7")
+
+
+MIDDLES = (0.35, 0.65)  # where `reproportion` puts the middle of a digit's ink rows
+
+
+def reproportion(patch: np.ndarray, middle: float) -> np.ndarray:
+    """A 28x28 MNIST-format digit whose middle ink row is moved to `middle` of its ink
+    rows' span, the upper and lower parts stretched or squeezed to fit (below 0.5: a
+    smaller upper part, as a 9 with a small head over a long tail; above: a 2 with a
+    large bowl over a short base), as hands differ in proportions."""
+    ys = np.nonzero(patch.max(axis=1) > 30)[0]
+    if len(ys) < 2:
+        return patch
+    top, span = float(ys[0]), float(ys[-1] - ys[0])
+    rows = np.arange(patch.shape[0], dtype=np.float32)
+    t = np.clip((rows - top) / span, 0.0, 1.0)
+    s = np.where(t < middle, 0.5 * t / middle, 0.5 + 0.5 * (t - middle) / (1 - middle))
+    inside = (rows >= top) & (rows <= top + span)
+    source_rows = np.where(inside, top + span * s, rows).astype(np.float32)
+    map_y = np.repeat(source_rows[:, None], patch.shape[1], axis=1)
+    map_x = np.repeat(np.arange(patch.shape[1], dtype=np.float32)[None, :], patch.shape[0], axis=0)
+    return cv2.remap(patch, map_x, map_y, cv2.INTER_LINEAR)
+
+
+def reproportioned(digits: Digits, share: float, seed: int = 0) -> Digits:
+    """`digits` with a `share` of them `reproportion`ed (middle uniform in MIDDLES); same
+    count and classes."""
+    if share <= 0:
+        return digits
+    rng = np.random.default_rng([seed, 11])
+    images = digits.images.copy()
+    for i in np.nonzero(rng.random(len(digits)) < share)[0]:
+        images[i] = reproportion(images[i], float(rng.uniform(*MIDDLES)))
+    return Digits(images, digits.labels, f"{digits.source}+reproportioned")
