@@ -7,7 +7,8 @@
 Sets: field crops of 138x204 px (seeds 5 and 7; 9 with a handwritten word in every crop;
 11 with touching digits by narrow hands in every crop), `forms` (field crops of the drawn
 continental letterforms only, the S-shaped 5 left out), MNIST val strips of 5 upright
-(`strips`) and leaning -0.5 and -0.8 dx per dy (`slant`, `slant8`), and 500 M2NIST-style images (`m2`). Never
+(`strips`), leaning -0.5 and -0.8 dx per dy (`slant`, `slant8`) and each digit its own
+lean of -1.0 to 0.1 (`slantmix`), and 500 M2NIST-style images (`m2`). Never
 the evaluation-only real sets: those are measured, not chosen on.
 """
 
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from bench.real import write_strips  # noqa: E402
 
 FIELD_SIZE, FIELD_HEIGHTS = (138, 204), (18.0, 40.0)
-SETS = ("f5", "f7", "f9", "f11", "forms", "strips", "slant", "slant8", "m2")
+SETS = ("f5", "f7", "f9", "f11", "forms", "strips", "slant", "slant8", "slantmix", "m2")
 
 
 def _lean(image: np.ndarray, shear: float) -> np.ndarray:
@@ -89,6 +90,10 @@ def write_val_sets(out: Path, mnist: str) -> None:
         if not (out / name).exists():
             leaned = np.stack([_lean(x, shear) for x in digits.images[:3000]])
             write_strips(leaned, digits.labels[:3000], out / name, seed=seed)
+    if not (out / "slantmix").exists():
+        shears = np.random.default_rng(4).uniform(-1.0, 0.1, 3000)
+        leaned = np.stack([_lean(x, s) for x, s in zip(digits.images[3000:6000], shears, strict=True)])
+        write_strips(leaned, digits.labels[3000:6000], out / "slantmix", seed=5)
     if not (out / "m2").exists():
         write_synthetic("m2nist", 500, out / "m2", seed=21, split="val", mnist=mnist)
 

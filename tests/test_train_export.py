@@ -391,3 +391,18 @@ def test_averaged_checkpoints_are_the_mean_of_their_weights_and_export(tiny_run:
     build_fcn8(width=0.25).save(wider)
     with pytest.raises(ValueError, match="different networks"):
         average_checkpoints([first, wider], tmp_path / "bad")
+
+
+def test_bundle_makes_the_asked_precision_the_default(tiny_run: Path, tmp_path: Path,
+                                                      m2nist_set: Path):
+    """`python -m fcn8_ocr.export.bundle --default fp32` settles which file is default.onnx
+    whatever the test sets' int8 rule says; the other precision goes beside it."""
+    from fcn8_ocr.export.bundle import bundle
+
+    target = tmp_path / "models" / "default.onnx"
+    report = bundle(tiny_run, {"m2nist_test": m2nist_set}, target, default="fp32")
+    assert report["default"] == "fp32"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["default.int8.onnx", "default.onnx"]
+    assert not any(n.op_type == "QuantizeLinear" for n in onnx.load(target).graph.node)
+    int8 = onnx.load(target.with_name("default.int8.onnx"))
+    assert any(n.op_type == "QuantizeLinear" for n in int8.graph.node)
