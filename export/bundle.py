@@ -80,15 +80,15 @@ def bundle(run: Path, tests: dict[str, Path], target: Path = DEFAULT_MODEL,
         if default != "auto":
             int8_default = default == "int8"
         target.parent.mkdir(parents=True, exist_ok=True)
-        default, other = ("int8", "fp32") if int8_default else ("fp32", "int8")
+        chosen, other = ("int8", "fp32") if int8_default else ("fp32", "int8")
         for name in ALTERNATE_NAMES.values():  # a previous bundle's other precision goes
             target.with_name(name).unlink(missing_ok=True)
         files = {"fp32": fp32, "int8": int8}
-        shutil.copy(files[default], target)
+        shutil.copy(files[chosen], target)
         shutil.copy(files[other], target.with_name(ALTERNATE_NAMES[other]))
     report = {"fp32": fp32_figures, "int8": int8_figures, "parity": parity,
               "int8_iou_loss": round(loss, 4), "int8_speedup": round(speedup, 3),
-              "default": default}
+              "default": chosen}
     print(json.dumps(report, indent=2))
     return report
 
