@@ -76,19 +76,18 @@ def bundle(run: Path, tests: dict[str, Path], target: Path = DEFAULT_MODEL,
         loss = max(headline(fp32_figures[k]) - headline(int8_figures[k]) for k in tests)
         speedup = sum(fp32_figures[k]["seconds"] for k in tests) / sum(
             int8_figures[k]["seconds"] for k in tests)
-        int8_default = loss <= MAX_INT8_IOU_LOSS and speedup > 1.0
-        if default != "auto":
-            int8_default = default == "int8"
+        if default == "auto":
+            default = "int8" if loss <= MAX_INT8_IOU_LOSS and speedup > 1.0 else "fp32"
+        other = {"int8": "fp32", "fp32": "int8"}[default]
         target.parent.mkdir(parents=True, exist_ok=True)
-        chosen, other = ("int8", "fp32") if int8_default else ("fp32", "int8")
         for name in ALTERNATE_NAMES.values():  # a previous bundle's other precision goes
             target.with_name(name).unlink(missing_ok=True)
         files = {"fp32": fp32, "int8": int8}
-        shutil.copy(files[chosen], target)
+        shutil.copy(files[default], target)
         shutil.copy(files[other], target.with_name(ALTERNATE_NAMES[other]))
     report = {"fp32": fp32_figures, "int8": int8_figures, "parity": parity,
               "int8_iou_loss": round(loss, 4), "int8_speedup": round(speedup, 3),
-              "default": chosen}
+              "default": default}
     print(json.dumps(report, indent=2))
     return report
 

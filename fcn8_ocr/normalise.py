@@ -147,17 +147,22 @@ def resize(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image, size, interpolation=interpolation)
 
 
-def _lean_matrix(shape: tuple[int, int], shear: float) -> tuple[np.ndarray, int]:
-    h = shape[0]
-    pad = int(np.ceil(abs(shear) * h / 2))
-    return np.float32([[1, shear, pad - shear * h / 2], [0, 1, 0]]), pad
+def shear_matrix(height: int, shear: float, pad: int = 0) -> np.ndarray:
+    """The affine map that shears an image `height` rows tall about its middle row, `shear`
+    px right per row down, and moves it `pad` px right."""
+    return np.float32([[1, shear, pad - shear * height / 2], [0, 1, 0]])
+
+
+def _upright_pad(height: int, shear: float) -> int:
+    return int(np.ceil(abs(shear) * height / 2))
 
 
 def upright(image: np.ndarray, shear: float) -> np.ndarray:
     """`image` sheared about its middle row, `shear` px right per row down (a digit leaning
     right by that much stands up), widened so that nothing is cut off."""
-    matrix, pad = _lean_matrix(image.shape[:2], shear)
-    return cv2.warpAffine(image, matrix, (image.shape[1] + 2 * pad, image.shape[0]),
+    h, w = image.shape[:2]
+    pad = _upright_pad(h, shear)
+    return cv2.warpAffine(image, shear_matrix(h, shear, pad), (w + 2 * pad, h),
                           flags=cv2.INTER_LINEAR)
 
 
@@ -165,7 +170,7 @@ def back_from_upright(values: np.ndarray, shear: float, shape: tuple[int, int], 
                       ) -> np.ndarray:
     """A map read off `upright(image, shear)` laid back onto the pixels of `image` (of
     `shape`): each pixel takes the nearest value, `fill` where none."""
-    matrix, _ = _lean_matrix(shape, shear)
+    matrix = shear_matrix(shape[0], shear, _upright_pad(shape[0], shear))
     return cv2.warpAffine(values, matrix, (shape[1], shape[0]),
                           flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderValue=fill)
 

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from fcn8_ocr.classes import BACKGROUND
+from fcn8_ocr.normalise import shear_matrix
 
 from .pen import pen_digit
 from .sources import Digits
@@ -74,8 +75,7 @@ def m2nist_sample(rng: np.random.Generator, digits: Digits, overlap: bool = Fals
 def shear_about_centre(patch: np.ndarray, shear: float) -> np.ndarray:
     """`patch` sheared about its centre (negative: the top leans right)."""
     h, w = patch.shape
-    matrix = np.float32([[1, shear, -shear * h / 2], [0, 1, 0]])
-    return cv2.warpAffine(patch, matrix, (w, h), flags=cv2.INTER_LINEAR)
+    return cv2.warpAffine(patch, shear_matrix(h, shear), (w, h), flags=cv2.INTER_LINEAR)
 
 
 def lean_in_box(patch: np.ndarray, shear: float, fit: int = 20) -> np.ndarray:
