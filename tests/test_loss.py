@@ -20,7 +20,7 @@ def two_digits(gap: int) -> np.ndarray:
 
 def test_contested_pixels_are_digit_pixels_near_another_digit():
     import tensorflow as tf
-    from fcn8_ocr.train.fit import CONTESTED_RADIUS, contested_pixels
+    from fcn8_ocr.train.losses import CONTESTED_RADIUS, contested_pixels
 
     labels = two_digits(gap=2)
     contested = contested_pixels(tf.constant(labels)).numpy()[0]
@@ -37,7 +37,7 @@ def test_contested_pixels_are_digit_pixels_near_another_digit():
 
 def test_contested_weight_raises_the_cost_of_errors_between_digits():
     import tensorflow as tf
-    from fcn8_ocr.train.fit import contested_pixels, make_loss
+    from fcn8_ocr.train.losses import contested_pixels, make_loss
 
     labels = two_digits(gap=2)
     onehot = tf.one_hot(labels, 11).numpy()

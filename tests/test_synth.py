@@ -81,7 +81,7 @@ def test_synth_kinds_and_mask_level(tmp_path):
 def test_training_tiles_of_every_kind_carry_digit_centres(digits):
     """Field crops, page tiles (rotated or not) and M2NIST compositions all report each
     digit's centre, height and class, and the centre targets peak at 1 on them."""
-    from fcn8_ocr.train.data import centre_targets, synth_tile
+    from fcn8_ocr.train.tiles import centre_targets, synth_tile
 
     seen_kinds = 0
     for index in range(40):
@@ -318,8 +318,8 @@ def test_about_half_the_drawn_fours_are_closed(digits):
 def test_row_tiles_pack_whole_digits_in_rows(digits):
     """`--row-fraction` tiles: rows of MNIST-format digits, every one inside the tile
     (its centre target whole), labelled where its own stroke is, several per row."""
-    from fcn8_ocr.train.data import synth_tile
     from fcn8_ocr.train.synth import digit_rows
+    from fcn8_ocr.train.tiles import synth_tile
 
     for seed in range(6):
         centres: list = []

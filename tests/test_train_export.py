@@ -406,3 +406,28 @@ def test_bundle_makes_the_asked_precision_the_default(tiny_run: Path, tmp_path: 
     assert not any(n.op_type == "QuantizeLinear" for n in onnx.load(target).graph.node)
     int8 = onnx.load(target.with_name("default.int8.onnx"))
     assert any(n.op_type == "QuantizeLinear" for n in int8.graph.node)
+
+
+def test_worker_processes_feed_the_tiles_of_tf_data_and_train(tmp_path: Path):
+    """`workers.train_with_workers` (any Keras backend): spawned processes make the same
+    batches, in the same order, as `fit.train`'s tf.data pipeline, and the recipe trains on them."""
+    from fcn8_ocr.train.data import synth_dataset
+    from fcn8_ocr.train.fit import TrainConfig
+    from fcn8_ocr.train.tiles import run_digits
+    from fcn8_ocr.train.workers import train_with_workers, worker_batches
+
+    config = TrainConfig(out=str(tmp_path / "run"), width=0.125, epochs=2, steps_per_epoch=2,
+                         batch_size=3, tile=64, val_tiles=6, seed=5, learning_rate=3e-3)
+    pipeline = synth_dataset(run_digits(config)[1], config.seed, config.batch_size, config.tile,
+                             config.m2nist_fraction, None, config.field_fraction, True,
+                             config.row_fraction)
+    batches = worker_batches(config, workers=2)
+    for (image, targets), (want_image, want_targets) in zip(batches, pipeline.take(3), strict=False):
+        np.testing.assert_array_equal(image, want_image.numpy())
+        np.testing.assert_array_equal(targets["probabilities"], want_targets["probabilities"].numpy())
+        for name in ("centres", "sizes"):  # sent back as float16
+            np.testing.assert_allclose(targets[name], want_targets[name].numpy(), atol=1e-3)
+    batches.close()
+    best = train_with_workers(config, workers=1, verbose=0)
+    assert best.is_file()
+    assert len((tmp_path / "run" / "log.csv").read_text().splitlines()) == 3

@@ -21,7 +21,7 @@ from fcn8_ocr.contract import (
 )
 
 from . import model as _model  # noqa: F401  (registers the custom initialiser for loading)
-from .data import MODEL_DIGIT_HEIGHT
+from .tiles import MODEL_DIGIT_HEIGHT
 
 
 class KerasPredictor:
@@ -40,7 +40,10 @@ class KerasPredictor:
                                str(path or "in-memory Keras model"))
 
     def __call__(self, batch: np.ndarray, release_memory: bool = False) -> dict[str, np.ndarray]:
-        predicted = self.model.predict(batch[..., None].astype(np.float32), verbose=0)
+        # a plain call, not `predict`: on JAX, `predict` inside `fit` (the selection
+        # callback) hands the weights' buffers to its own step and the next epoch fails
+        predicted = keras.tree.map_structure(keras.ops.convert_to_numpy, self.model(
+            batch[..., None].astype(np.float32), training=False))
         probabilities = predicted["probabilities"] if self.centres else predicted
         out = {LABELS: probabilities.argmax(-1).astype(np.uint8), SCORES: probabilities.max(-1)}
         if self.centres:
