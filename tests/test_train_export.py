@@ -431,3 +431,12 @@ def test_worker_processes_feed_the_tiles_of_tf_data_and_train(tmp_path: Path):
     best = train_with_workers(config, workers=1, verbose=0)
     assert best.is_file()
     assert len((tmp_path / "run" / "log.csv").read_text().splitlines()) == 3
+
+
+def test_the_workers_module_loads_no_keras_for_its_spawned_processes():
+    """A spawned tile worker imports the main module again (`python -m ...workers`): its
+    module level must not load Keras, whose backend would take the GPU in every worker."""
+    probe = ("import sys, fcn8_ocr.train.workers; "
+             "print(sorted({'keras', 'tensorflow', 'jax'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
