@@ -62,8 +62,12 @@ def train_with_workers(config: TrainConfig, workers: int, resume: bool = False, 
     start_run(config, resume)
     digits, _, val_digits = run_digits(config)
     callbacks = [TimeLimit(minutes)] if minutes else []
-    return fit_model(config, digits, val_digits, worker_batches(config, workers),
-                     validation_arrays(config, val_digits), resume, verbose, callbacks)
+    batches = worker_batches(config, workers)
+    try:
+        return fit_model(config, digits, val_digits, batches, validation_arrays(config, val_digits),
+                         resume, verbose, callbacks)
+    finally:
+        batches.close()  # the pool ends here, not at interpreter exit
 
 
 def main(argv: list[str] | None = None) -> None:
