@@ -286,14 +286,28 @@ def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | 
               default=TRAIN.strategy, show_default=True, help="tf.distribute strategy.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch.")
 @click.option("--quiet", "-q", is_flag=True, help="One line per epoch instead of a progress bar.")
-def train(resume: bool, quiet: bool, **kwargs: object) -> None:
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Make the synthetic tiles in N spawned processes and train on the Keras backend "
+                   "KERAS_BACKEND names (JAX on a GPU machine without TensorFlow); 0: tf.data.")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop at the first epoch end after this many minutes of training.")
+def train(resume: bool, quiet: bool, workers: int, minutes: float | None, **kwargs: object) -> None:
     """Train an FCN-8 on synthetic document pages and M2NIST-style images."""
-    _require_train_extra()
     from .config import TrainConfig
-    from .train.fit import train as run_training
 
     kwargs["folders"] = list(kwargs["folders"])  # type: ignore[arg-type]
-    best = run_training(TrainConfig(**kwargs), resume=resume, verbose=2 if quiet else 1)
+    config, verbose = TrainConfig(**kwargs), 2 if quiet else 1
+    if workers:
+        from .train.workers import train_with_workers
+
+        best = train_with_workers(config, workers, resume, verbose, minutes)
+    else:
+        _require_train_extra()
+        from .train.fit import train as run_training
+        from .train.recipe import TimeLimit
+
+        best = run_training(config, resume=resume, verbose=verbose,
+                            callbacks=[TimeLimit(minutes)] if minutes else None)
     click.echo(f"best checkpoint: {best}")
 
 

@@ -434,9 +434,27 @@ def test_worker_processes_feed_the_tiles_of_tf_data_and_train(tmp_path: Path):
 
 
 def test_the_workers_module_loads_no_keras_for_its_spawned_processes():
-    """A spawned tile worker imports the main module again (`python -m ...workers`): its
-    module level must not load Keras, whose backend would take the GPU in every worker."""
-    probe = ("import sys, fcn8_ocr.train.workers; "
+    """A spawned tile worker imports the main module (the `fcn8-ocr` script, the CLI) and
+    this one again: their module level must not load Keras, whose backend would take the
+    GPU in every worker."""
+    probe = ("import sys, fcn8_ocr.cli, fcn8_ocr.train.workers; "
              "print(sorted({'keras', 'tensorflow', 'jax'} & set(sys.modules)))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_train_command_with_workers_stops_after_the_minutes_given(tmp_path: Path):
+    """`fcn8-ocr train --workers N --minutes M`: tiles from N processes; training stops at
+    the first epoch end after M minutes (here the first of three)."""
+    from click.testing import CliRunner
+
+    from fcn8_ocr.cli import main
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, [
+        "train", "--out", str(out), "--width", "0.125", "--epochs", "3", "--steps", "1",
+        "--batch-size", "2", "--tile", "64", "--val-tiles", "4", "--workers", "1",
+        "--minutes", "0.001", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "best checkpoint" in result.output
+    assert len((out / "log.csv").read_text().splitlines()) == 2  # header + one epoch

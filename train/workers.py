@@ -4,22 +4,17 @@ JAX on a GPU machine that has no TensorFlow, with one process per core making ti
 The tiles are `fit.train`'s own: batch b holds tiles b * batch_size ... of the run's seed,
 made by `tiles.training_sample`. The workers are spawned (never forked from a process that
 holds a GPU) and each loads the digits itself; at most `2 * workers` batches wait made.
-A spawned process imports the main module again: this one imports Keras (and with it the
-backend) only inside its functions, so that no worker loads JAX or touches the GPU.
+A spawned process imports the main module again (the `fcn8-ocr` script): neither it nor
+this module imports Keras at module level, so that no worker loads JAX or takes the GPU.
 
-    KERAS_BACKEND=jax python -m fcn8_ocr.train.workers CONFIG.json --out RUN --workers 15
-
-runs the `config.json` of a run folder (its fields, `--out` and `--minutes` aside).
+    KERAS_BACKEND=jax python -m fcn8_ocr train --workers 15 --minutes 7 ...
 """
 
 from __future__ import annotations
 
-import argparse
 import collections
-import json
 import multiprocessing
 from collections.abc import Iterator
-from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -68,25 +63,3 @@ def train_with_workers(config: TrainConfig, workers: int, resume: bool = False, 
                          resume, verbose, callbacks)
     finally:
         batches.close()  # the pool ends here, not at interpreter exit
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("config", help="a run's config.json (TrainConfig fields)")
-    parser.add_argument("--out", required=True, help="the run folder")
-    parser.add_argument("--workers", type=int, default=max(1, multiprocessing.cpu_count() - 1))
-    parser.add_argument("--minutes", type=float, help="stop at the first epoch end after this")
-    parser.add_argument("--resume", action="store_true")
-    args = parser.parse_args(argv)
-    known = {f.name for f in fields(TrainConfig)}
-    given = {k: v for k, v in json.loads(Path(args.config).read_text()).items() if k in known}
-    config = replace(TrainConfig(**given), out=args.out)
-    import keras
-
-    print(f"keras {keras.__version__}, backend {keras.backend.backend()}, {args.workers} workers",
-          flush=True)
-    train_with_workers(config, args.workers, args.resume, minutes=args.minutes)
-
-
-if __name__ == "__main__":
-    main()
