@@ -7,6 +7,7 @@ model is trained on exactly what the runner will show it.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from fcn8_ocr.classes import BACKGROUND
@@ -127,20 +128,25 @@ _worker_digits = None  # a tile worker's training digits (`start_tile_worker`)
 
 def start_tile_worker(config: TrainConfig) -> None:
     """Loads a tile worker process's digits (a pool's initializer)."""
-    import cv2
-
     global _worker_digits
     cv2.setNumThreads(1)
     _worker_digits = run_digits(config)[1]
 
 
+def run_samples(config: TrainConfig, seed: int, digits: Digits, indices: range
+                ) -> tuple[np.ndarray, ...]:
+    """`training_sample`s `indices` of a run drawn with `seed`, stacked: images, labels,
+    heat and size."""
+    samples = [training_sample(seed, i, digits, config.tile, config.m2nist_fraction,
+                               config.field_fraction, config.row_fraction) for i in indices]
+    return tuple(np.stack(part) for part in zip(*samples, strict=True))
+
+
 def tile_batch(config: TrainConfig, first: int) -> tuple[np.ndarray, ...]:
     """Training tiles first ... first + batch_size - 1 of the run, made in a tile worker:
     images and labels uint8, heat and size float16 (half the bytes to send back)."""
-    samples = [training_sample(config.seed, first + i, _worker_digits, config.tile,
-                               config.m2nist_fraction, config.field_fraction, config.row_fraction)
-               for i in range(config.batch_size)]
-    images, labels, heat, size = (np.stack(part) for part in zip(*samples, strict=True))
+    images, labels, heat, size = run_samples(config, config.seed, _worker_digits,
+                                             range(first, first + config.batch_size))
     return images, labels, heat.astype(np.float16), size.astype(np.float16)
 
 
@@ -150,8 +156,3 @@ def as_model_batch(images: np.ndarray, labels: np.ndarray, heat: np.ndarray, siz
     return images[..., None].astype(np.float32), {
         "probabilities": labels, "centres": heat[..., None].astype(np.float32),
         "sizes": size.astype(np.float32)}
-
-
-def stack_samples(samples: list[tuple]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """`training_sample`s as one batch in the model's input and target layout."""
-    return as_model_batch(*(np.stack(part) for part in zip(*samples, strict=True)))

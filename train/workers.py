@@ -21,16 +21,16 @@ import numpy as np
 
 from fcn8_ocr.config import TrainConfig
 
-from .tiles import as_model_batch, run_digits, stack_samples, start_tile_worker, tile_batch, training_sample
+from .tiles import as_model_batch, run_digits, run_samples, start_tile_worker, tile_batch
 
 
-def worker_batches(config: TrainConfig, workers: int, first_batch: int = 0
+def worker_batches(config: TrainConfig, workers: int
                    ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
     """Endless training batches in order, made by `workers` spawned processes."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers, start_tile_worker, (config,)) as pool:
         waiting: collections.deque = collections.deque()
-        batch = first_batch
+        batch = 0
         while True:
             while len(waiting) < 2 * workers:
                 waiting.append(pool.apply_async(tile_batch, (config, batch * config.batch_size)))
@@ -40,10 +40,7 @@ def worker_batches(config: TrainConfig, workers: int, first_batch: int = 0
 
 def validation_arrays(config: TrainConfig, val_digits) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """`fit.train`'s validation tiles (seed + 1, indices 0 ... val_tiles - 1) as arrays."""
-    return stack_samples([training_sample(config.seed + 1, i, val_digits, config.tile,
-                                          config.m2nist_fraction, config.field_fraction,
-                                          config.row_fraction)
-                          for i in range(config.val_tiles)])
+    return as_model_batch(*run_samples(config, config.seed + 1, val_digits, range(config.val_tiles)))
 
 
 def train_with_workers(config: TrainConfig, workers: int, resume: bool = False, verbose: int = 2,
