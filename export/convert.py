@@ -64,29 +64,44 @@ def _upsampler(model: keras.Model, prefix: str) -> tuple[np.ndarray, int]:
 def wrap(model: keras.Model, digit_height: float = 24.0) -> tf.function:
     """uint8 image -> (labels, scores, probabilities[, centres, sizes]) around the trained model.
 
-    Two exact rewrites for speed, checked by the parity test against Keras: the x8
-    transposed convolution becomes a 3x3 conv + depth-to-space, and labels/scores come
-    from the logits (argmax of logits = argmax of probabilities; the winning probability
-    is 1 / sum(exp(logits - max))), so the full-resolution Softmax feeds only the
-    optional `probabilities` output. A model with centre heads also gives `centres`
-    (sigmoid) and `sizes` (digit height in model pixels, `digit_height` x 2^output).
+    Exact rewrites for speed, checked by the parity test against Keras: the x8 transposed
+    convolution becomes a 3x3 conv + depth-to-space; labels/scores come from the logits
+    (argmax of logits = argmax of probabilities; the winning probability is
+    1 / sum(exp(logits - max))), and are taken per sub-pixel before the depth-to-space, so
+    that only they, not the 11 logits, are moved to full resolution. The full-resolution
+    Softmax feeds only the optional `probabilities` output. A model with centre heads also
+    gives `centres` (sigmoid) and `sizes` (digit height in model pixels,
+    `digit_height` x 2^output).
     """
     prefixes = ["", "centre_", "size_"] if isinstance(model.output, dict) else [""]
     head = keras.Model(model.inputs, [model.get_layer(f"{p}add_pool3").output for p in prefixes])
     ups = [_upsampler(model, p) for p in prefixes]  # graph constants, not captures
 
+    def subpixels(low: tf.Tensor, kernel: np.ndarray) -> tf.Tensor:
+        return tf.nn.conv2d(low, tf.constant(kernel), 1, "SAME")
+
     def upsample(low: tf.Tensor, kernel: np.ndarray, stride: int) -> tf.Tensor:
-        return tf.nn.depth_to_space(tf.nn.conv2d(low, tf.constant(kernel), 1, "SAME"), stride)
+        return tf.nn.depth_to_space(subpixels(low, kernel), stride)
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 1], tf.uint8, name=INPUT)])
     def wrapped(image: tf.Tensor) -> dict[str, tf.Tensor]:
         lows = head(tf.cast(image, tf.float32), training=False)
         lows = lows if isinstance(lows, list | tuple) else [lows]
-        logits = upsample(lows[0], *ups[0])
-        top = tf.reduce_max(logits, axis=-1, keepdims=True)
-        out = {LABELS: tf.cast(tf.argmax(logits, axis=-1), tf.uint8),
-               SCORES: 1.0 / tf.reduce_sum(tf.exp(logits - top), axis=-1),
-               PROBABILITIES: tf.nn.softmax(logits)}
+        kernel, stride = ups[0]
+        sub = subpixels(lows[0], kernel)  # (N, h, w, stride² x classes): depth-to-space order
+        # channels first, as the ONNX conv gives them (tf2onnx cancels the transposes), so
+        # each reduction runs over whole planes
+        shape = tf.shape(sub)
+        logits = tf.reshape(tf.transpose(sub, [0, 3, 1, 2]),
+                            [shape[0], stride * stride, -1, shape[1], shape[2]])
+        top = tf.reduce_max(logits, axis=2, keepdims=True)
+
+        def to_pixels(planes: tf.Tensor) -> tf.Tensor:  # (N, stride², h, w) -> (N, H, W)
+            return tf.nn.depth_to_space(tf.transpose(planes, [0, 2, 3, 1]), stride)[..., 0]
+
+        out = {LABELS: to_pixels(tf.cast(tf.argmax(logits, axis=2), tf.uint8)),
+               SCORES: to_pixels(1.0 / tf.reduce_sum(tf.exp(logits - top), axis=2)),
+               PROBABILITIES: tf.nn.softmax(tf.nn.depth_to_space(sub, stride))}
         if len(lows) == 3:
             out[CENTRES] = tf.sigmoid(upsample(lows[1], *ups[1]))[..., 0]
             out[SIZES] = digit_height * tf.pow(2.0, upsample(lows[2], *ups[2])[..., 0])

@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from fcn8_ocr.contract import CENTRES, INPUT, LABELS, PROBABILITIES
+from fcn8_ocr.contract import CENTRES, INPUT, LABELS, PROBABILITIES, SCORES
 
 MAX_ABS_DIFF = 1e-4
 MIN_SAME_CLASS = 0.999
@@ -43,6 +43,7 @@ def check_parity(model: keras.Model, proto: onnx.ModelProto, images: np.ndarray 
     diff = float(np.abs(probabilities - expected).max())
     if isinstance(predicted, dict):  # the centre map's probabilities too
         diff = max(diff, float(np.abs(got[CENTRES] - predicted[CENTRES][..., 0]).max()))
+    diff = max(diff, float(np.abs(got[SCORES] - expected.max(-1)).max()))
     same = float((labels == expected.argmax(-1)).mean())
     report = {"max_abs_diff": diff, "same_class": same, "images": int(len(images)),
               "shape": list(images.shape)}

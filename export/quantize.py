@@ -64,17 +64,20 @@ def quantize_int8(fp32: str | Path, out: str | Path, calibration: str = "synth",
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
         staged = Path(tmp) / "int8.onnx"
-        # the x8 head's conv feeds full-resolution data: dequantizing it costs more than
-        # its int8 arithmetic saves
+        # the x8 heads' convs (fed by the skip additions) give as many values as the
+        # full-resolution maps: dequantizing them costs more than their int8 arithmetic saves
         graph = onnx.load(prepared).graph
-        feeds_upsampling = {n.input[0] for n in graph.node if n.op_type == "DepthToSpace"}
-        exclude = [n.name for n in graph.node if n.op_type == "Conv" and n.output[0] in feeds_upsampling]
+        sums = {n.output[0] for n in graph.node if n.op_type == "Add"}
+        exclude = [n.name for n in graph.node if n.op_type == "Conv" and n.input[0] in sums]
         quantize_static(str(prepared), str(staged), TileReader(calibration_tiles(calibration, count)),
                         quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, per_channel=True,
                         calibrate_method=CalibrationMethod.Percentile,
                         extra_options={"CalibPercentile": CALIBRATION_PERCENTILE},
-                        op_types_to_quantize=["Conv", "MaxPool"], nodes_to_exclude=exclude)
+                        # with Relu listed, each conv's ReLU folds into its quantized
+                        # output range: int8 from conv to conv, no float ReLU between
+                        op_types_to_quantize=["Conv", "MaxPool", "Relu"],
+                        nodes_to_exclude=exclude)
         proto = onnx.load(staged)
         del proto.metadata_props[:]
         for key, value in metadata.items():

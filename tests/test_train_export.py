@@ -123,6 +123,26 @@ def test_export_round_trip_and_contract(tiny_run: Path, tmp_path: Path):
     assert json.loads(info.stdout)["metadata"]["digit_height"] == 24.0
 
 
+def test_export_moves_only_the_answer_maps_to_full_resolution(tiny_run: Path, tmp_path: Path):
+    """The x8 heads' depth-to-space moves one channel each (labels, scores, centres,
+    sizes are taken per sub-pixel first), not the 11 class logits."""
+    from fcn8_ocr.export.convert import export_checkpoint
+
+    out = tmp_path / "tiny.onnx"
+    export_checkpoint(tiny_run / "best.keras", out)
+    proto = onnx.load(out)
+    for dim, value in zip(proto.graph.input[0].type.tensor_type.shape.dim, (1, 64, 96, 1),
+                          strict=True):
+        dim.Clear()
+        dim.dim_value = value
+    inferred = onnx.shape_inference.infer_shapes(proto, data_prop=True)
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in inferred.graph.value_info}
+    moved = [shapes[n.output[0]] for n in proto.graph.node if n.op_type == "DepthToSpace"]
+    assert len(moved) == 4
+    assert all(shape[1] == 1 for shape in moved), moved
+
+
 def test_export_refuses_a_model_that_disagrees(tiny_run: Path, tmp_path: Path):
     from fcn8_ocr.export.convert import export_onnx, load_keras
     from fcn8_ocr.export.parity import ParityError, check_parity
@@ -198,6 +218,13 @@ def test_int8_export_keeps_the_contract(tiny_run: Path, tmp_path: Path):
     assert "same class as fp32" in result.stdout
     proto = onnx.load(out)
     assert any(n.op_type == "QuantizeLinear" for n in proto.graph.node)
+    # each ReLU is folded into its conv's quantized range: no float ReLU between convs
+    assert not any(n.op_type == "Relu" for n in proto.graph.node)
+    # the x8 heads' convs (inputs from the skip additions) keep float weights
+    made_by = {o: n.op_type for n in proto.graph.node for o in n.output}
+    weights = {t.name for t in proto.graph.initializer}
+    heads = [n for n in proto.graph.node if n.op_type == "Conv" and made_by.get(n.input[0]) == "Add"]
+    assert len(heads) == 3 and all(n.input[1] in weights for n in heads)
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert sorted(o.name for o in session.get_outputs()) == ["centres", "labels", "scores", "sizes"]
     meta = session.get_modelmeta().custom_metadata_map
