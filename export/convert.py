@@ -99,7 +99,9 @@ def wrap(model: keras.Model, digit_height: float = 24.0) -> tf.function:
         def to_pixels(planes: tf.Tensor) -> tf.Tensor:  # (N, stride², h, w) -> (N, H, W)
             return tf.nn.depth_to_space(tf.transpose(planes, [0, 2, 3, 1]), stride)[..., 0]
 
-        out = {LABELS: to_pixels(tf.cast(tf.argmax(logits, axis=2), tf.uint8)),
+        # depth-to-space on float: CUDA and other runtimes have no uint8 kernel for it
+        winner = tf.cast(tf.argmax(logits, axis=2), tf.float32)
+        out = {LABELS: tf.cast(to_pixels(winner), tf.uint8),
                SCORES: to_pixels(1.0 / tf.reduce_sum(tf.exp(logits - top), axis=2)),
                PROBABILITIES: tf.nn.softmax(tf.nn.depth_to_space(sub, stride))}
         if len(lows) == 3:

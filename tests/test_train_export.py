@@ -124,8 +124,9 @@ def test_export_round_trip_and_contract(tiny_run: Path, tmp_path: Path):
 
 
 def test_export_moves_only_the_answer_maps_to_full_resolution(tiny_run: Path, tmp_path: Path):
-    """The x8 heads' depth-to-space moves one channel each (labels, scores, centres,
-    sizes are taken per sub-pixel first), not the 11 class logits."""
+    """Each x8 head's depth-to-space moves one float channel to full resolution (labels
+    and scores are taken per sub-pixel first; centres and sizes have one channel), not
+    the 11 class logits; float, as CUDA has no uint8 DepthToSpace."""
     from fcn8_ocr.export.convert import export_checkpoint
 
     out = tmp_path / "tiny.onnx"
@@ -138,9 +139,11 @@ def test_export_moves_only_the_answer_maps_to_full_resolution(tiny_run: Path, tm
     inferred = onnx.shape_inference.infer_shapes(proto, data_prop=True)
     shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
               for v in inferred.graph.value_info}
-    moved = [shapes[n.output[0]] for n in proto.graph.node if n.op_type == "DepthToSpace"]
+    types = {v.name: v.type.tensor_type.elem_type for v in inferred.graph.value_info}
+    moved = [n.output[0] for n in proto.graph.node if n.op_type == "DepthToSpace"]
     assert len(moved) == 4
-    assert all(shape[1] == 1 for shape in moved), moved
+    assert all(shapes[name][1] == 1 for name in moved), [shapes[name] for name in moved]
+    assert all(types[name] == onnx.TensorProto.FLOAT for name in moved)
 
 
 def test_export_refuses_a_model_that_disagrees(tiny_run: Path, tmp_path: Path):
