@@ -37,6 +37,16 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def tiny_onnx(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """The tiny run's best.keras exported once for the tests that read the file, and the
+    export's parity report."""
+    from fcn8_ocr.export.convert import export_checkpoint
+
+    out = tmp_path_factory.mktemp("export") / "tiny.onnx"
+    return out, export_checkpoint(tiny_run / "best.keras", out)
+
+
 def test_training_writes_checkpoints_log_and_curves(tiny_run: Path):
     rows = (tiny_run / "log.csv").read_text().splitlines()
     assert rows[0].startswith("epoch") and len(rows) == 3
@@ -90,12 +100,11 @@ def test_build_fcn8_shapes_and_lab_width():
     assert build_fcn8().count_params() <= 1_500_000  # the default fits the budget
 
 
-def test_export_round_trip_and_contract(tiny_run: Path, tmp_path: Path):
-    from fcn8_ocr.export.convert import export_checkpoint, load_keras
+def test_export_round_trip_and_contract(tiny_run: Path, tiny_onnx: tuple[Path, dict]):
+    from fcn8_ocr.export.convert import load_keras
     from fcn8_ocr.export.parity import parity_inputs
 
-    out = tmp_path / "tiny.onnx"
-    report = export_checkpoint(tiny_run / "best.keras", out)
+    out, report = tiny_onnx
     assert report["max_abs_diff"] <= 1e-4 and report["same_class"] >= 0.999
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     (inp,) = session.get_inputs()
@@ -123,15 +132,11 @@ def test_export_round_trip_and_contract(tiny_run: Path, tmp_path: Path):
     assert json.loads(info.stdout)["metadata"]["digit_height"] == 24.0
 
 
-def test_export_moves_only_the_answer_maps_to_full_resolution(tiny_run: Path, tmp_path: Path):
+def test_export_moves_only_the_answer_maps_to_full_resolution(tiny_onnx: tuple[Path, dict]):
     """Each x8 head's depth-to-space moves one float channel to full resolution (labels
     and scores are taken per sub-pixel first; centres and sizes have one channel), not
     the 11 class logits; float, as CUDA has no uint8 DepthToSpace."""
-    from fcn8_ocr.export.convert import export_checkpoint
-
-    out = tmp_path / "tiny.onnx"
-    export_checkpoint(tiny_run / "best.keras", out)
-    proto = onnx.load(out)
+    proto = onnx.load(tiny_onnx[0])
     for dim, value in zip(proto.graph.input[0].type.tensor_type.shape.dim, (1, 64, 96, 1),
                           strict=True):
         dim.Clear()
@@ -171,13 +176,11 @@ def test_export_refuses_a_model_that_disagrees(tiny_run: Path, tmp_path: Path):
     assert not broken.exists() and not list(tmp_path.glob("broken*"))
 
 
-def test_evaluate_keras_and_onnx_agree(tiny_run: Path, tmp_path: Path, m2nist_set: Path):
-    from fcn8_ocr.export.convert import export_checkpoint
-
+def test_evaluate_keras_and_onnx_agree(tiny_run: Path, tiny_onnx: tuple[Path, dict], tmp_path: Path,
+                                       m2nist_set: Path):
     from fcn8_ocr.evaluate import evaluate
 
-    onnx_path = tmp_path / "tiny.onnx"
-    export_checkpoint(tiny_run / "best.keras", onnx_path)
+    onnx_path = tiny_onnx[0]
     keras_report = evaluate(tiny_run / "best.keras", m2nist_set, limit=8)
     onnx_report = evaluate(onnx_path, m2nist_set, tmp_path / "eval", limit=8)
     assert keras_report["images"] == onnx_report["images"] == 8
@@ -189,12 +192,9 @@ def test_evaluate_keras_and_onnx_agree(tiny_run: Path, tmp_path: Path, m2nist_se
     assert "background" in cli.stdout and "images: 4" in cli.stdout
 
 
-def test_docs_standalone_script_runs(tiny_run: Path, tmp_path: Path):
+def test_docs_standalone_script_runs(tiny_onnx: tuple[Path, dict], tmp_path: Path):
     """docs/onnx.md's script, exactly as printed there, on a real image file."""
-    from fcn8_ocr.export.convert import export_checkpoint
-
-    onnx_path = tmp_path / "model.onnx"
-    export_checkpoint(tiny_run / "best.keras", onnx_path)
+    onnx_path = tiny_onnx[0]
     text = (ROOT / "docs" / "onnx.md").read_text()
     script = re.search(r"```python\n(.*?)```", text, re.S).group(1)
     assert "import fcn8_ocr" not in script and "from fcn8_ocr" not in script
