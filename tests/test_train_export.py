@@ -488,3 +488,30 @@ def test_train_command_with_workers_stops_after_the_minutes_given(tmp_path: Path
     assert result.exit_code == 0, result.output
     assert "best checkpoint" in result.output
     assert len((out / "log.csv").read_text().splitlines()) == 2  # header + one epoch
+
+
+def test_keras_predictor_buckets_hold_the_model_to_few_input_shapes(tiny_run: Path):
+    """With `buckets` (the default on JAX, which compiles every op for every new input
+    shape), batches of any size and shape reach the model as chunks of 8 images padded to
+    powers of two, and come back cropped to what was asked."""
+    from fcn8_ocr.train.keras_predictor import BUCKET_BATCH, KerasPredictor
+
+    plain = KerasPredictor(tiny_run / "best.keras", buckets=False)
+    bucketed = KerasPredictor(tiny_run / "best.keras", buckets=True)
+    seen = set()
+    model_call = bucketed.model.__call__
+
+    def counting_call(x: np.ndarray, training: bool):
+        seen.add(tuple(x.shape))
+        return model_call(x, training=training)
+
+    bucketed.model = counting_call
+    rng = np.random.default_rng(3)
+    for n, h, w in [(1, 64, 96), (3, 96, 160), (10, 128, 224), (2, 160, 96)]:
+        batch = rng.integers(0, 256, (n, h, w), dtype=np.uint8)
+        out, reference = bucketed(batch), plain(batch)
+        assert {k: v.shape for k, v in out.items()} == {k: v.shape for k, v in reference.items()}
+        assert all(v.shape == (n, h, w) for v in out.values())
+        assert np.mean(out["labels"] == reference["labels"]) > 0.9  # only context past the edge differs
+    assert seen == {(BUCKET_BATCH, 64, 128, 1), (BUCKET_BATCH, 128, 256, 1),
+                    (BUCKET_BATCH, 256, 128, 1)}
