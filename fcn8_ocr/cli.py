@@ -46,6 +46,13 @@ multi_scale_option = click.option(
          "small forms) each digit's class is voted by the model's readings at five scales, "
          "0.8-1.25x, and upright at two slants; larger pages are read once. 0 = always once.")
 
+min_line_height_option = click.option(
+    "--min-line-height", type=click.FloatRange(0.0, 1.0), default=OPTIONS.min_line_height,
+    show_default=True,
+    help="On the images read at several scales (--multi-scale-below), drop lines of digits "
+         "less tall than this times the tallest line: printed numbers and the smaller marks "
+         "of the rows around a field. 0 = keep every line.")
+
 ink_level_option = click.option(
     "--ink-level", type=click.IntRange(1, 255), default=OPTIONS.ink_level, show_default=True,
     help="Stroke pixels: at least this bright once the paper is removed and the page's "
@@ -117,6 +124,7 @@ def main() -> None:
 @keep_cut_option
 @one_line_option
 @multi_scale_option
+@min_line_height_option
 @click.option("--resume", is_flag=True, help="Skip pages already complete in results.jsonl.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default=JOB.engine, show_default=True,
               help="local processes, or a Ray cluster (the [ray] extra).")
@@ -130,8 +138,9 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
             workers: int, batch_size: int, tile: int, digit_height: float | None, pad: int,
             labels: Path | None, dpi: float, save_masks: bool, save_overlay: bool,
             no_refine: bool, ink_level: int, centre_threshold: float | None, keep_cut: bool,
-            one_line: bool, multi_scale_below: int, resume: bool, engine: str,
-            address: str | None, num_actors: int, ray_batch_size: int, quiet: bool) -> None:
+            one_line: bool, multi_scale_below: int, min_line_height: float, resume: bool,
+            engine: str, address: str | None, num_actors: int, ray_batch_size: int,
+            quiet: bool) -> None:
     """Segment INPUTS (files, folders, globs) and write digit crops under --out."""
     if engine == "ray" and _absent("ray"):
         from .engine_ray import RAY_HINT
@@ -154,7 +163,7 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
     options = Options(digit_height=digit_height, tile=tile, batch_size=batch_size,
                       refine=not no_refine, ink_level=ink_level, keep_cut=keep_cut,
                       one_line=one_line, centre_threshold=centre_threshold,
-                      multi_scale_below=multi_scale_below)
+                      multi_scale_below=multi_scale_below, min_line_height=min_line_height)
     config = JobConfig(inputs=list(inputs), out=out, model=model, provider=provider,
                        threads=threads, workers=workers, options=options, labels=labels, pad=pad,
                        dpi=dpi, save_masks=save_masks, save_overlay=save_overlay, resume=resume,
@@ -327,11 +336,13 @@ def train(resume: bool, quiet: bool, workers: int, minutes: float | None, **kwar
 @keep_cut_option
 @one_line_option
 @multi_scale_option
+@min_line_height_option
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Evaluate the first N images only.")
 def evaluate(model: str, data: str, out: Path | None, digit_height: float | None,
              no_refine: bool, ink_level: int, centre_threshold: float | None,
-             keep_cut: bool, one_line: bool, multi_scale_below: int, limit: int | None) -> None:
+             keep_cut: bool, one_line: bool, multi_scale_below: int, min_line_height: float,
+             limit: int | None) -> None:
     """Score a model on labelled data: IoU/Dice (masks), string and count accuracy and CER
     (labels.csv), recall/precision/class and string accuracy (COCO digit boxes)."""
     if model.endswith(".keras"):
@@ -346,7 +357,7 @@ def evaluate(model: str, data: str, out: Path | None, digit_height: float | None
 
     options = Options(digit_height=digit_height, refine=not no_refine, ink_level=ink_level,
                       keep_cut=keep_cut, one_line=one_line, centre_threshold=centre_threshold,
-                      multi_scale_below=multi_scale_below)
+                      multi_scale_below=multi_scale_below, min_line_height=min_line_height)
     try:
         report = run_evaluation(model, data, out, options, limit)
     except ModelError as exc:

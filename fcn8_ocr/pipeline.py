@@ -24,6 +24,7 @@ from .regions import (
     centre_peaks,
     cut_by_edge,
     digit_strings,
+    drop_short_lines,
     extract_instances,
     extract_regions,
     main_line,
@@ -274,7 +275,9 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     again by what the model measured and inferred once more; a page where it finds no
     digit at all is tried at other multiples of the first guess (`_next_height`). On pages
     of at most `options.multi_scale_below` model pixels, each digit's class is then voted
-    over its readings at VOTE_SCALES and VOTE_SLANTS as well (`_labels_of_other_readings`).
+    over its readings at VOTE_SCALES and VOTE_SLANTS as well (`_labels_of_other_readings`),
+    and lines of digits less than `options.min_line_height` times as tall as the tallest
+    line are dropped (`drop_short_lines`).
     """
     greys = [to_grey(p.image) for p in pages]
     norms = [normalise(g, info.digit_height, options.digit_height) for g in greys]
@@ -298,6 +301,8 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
         cut = [r for r, e in zip(regions, edge, strict=True) if e]
         if cut:  # a line may have been chained through a cut digit: order the rest again
             regions = order_regions([r for r, e in zip(regions, edge, strict=True) if not e])
+        if options.min_line_height and norm.image.size <= options.multi_scale_below:
+            regions = drop_short_lines(regions, options.min_line_height)
         if options.one_line:
             regions = main_line(regions)
         result = PageResult(page, norm, regions, digit_strings(regions), info.background_id, cut)

@@ -4,7 +4,7 @@ reading order (lines, position in line) and digit strings."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -252,6 +252,19 @@ def main_line(regions: list[Region]) -> list[Region]:
     weight = {n: sum(r.box[3] * r.confidence for r in regions if r.line == n) for n in lines}
     best = max(lines, key=lambda n: (weight[n], -n))
     return order_regions([r for r in regions if r.line == best])
+
+
+def drop_short_lines(regions: list[Region], ratio: float) -> list[Region]:
+    """The regions of the lines whose median digit height is at least `ratio` times the
+    tallest line's, in reading order: on a field crop, the printed numbers and the smaller
+    writing of the rows around the number go. The regions given are left as they were."""
+    heights: dict[int, list[int]] = {}
+    for r in regions:
+        heights.setdefault(r.line, []).append(r.box[3])
+    median = {line: float(np.median(h)) for line, h in heights.items()}
+    tallest = max(median.values(), default=0.0)
+    kept = [r for r in regions if median[r.line] >= ratio * tallest]
+    return kept if len(kept) == len(regions) else order_regions([replace(r) for r in kept])
 
 
 def digit_strings(regions: list[Region], gap_ratio: float = 0.8) -> list[dict]:

@@ -306,3 +306,29 @@ def test_small_images_are_read_at_five_scales_and_two_slants(centre_model, size,
     (result,) = segment_pages([Page("t", "p", 1, page)], counting, segmenter.info, options)
     assert len(shapes) == passes and len(set(shapes)) == passes  # each at its own scale
     assert len(result.regions) == (2 if digits else 0)
+
+
+def test_a_line_far_shorter_than_the_number_is_dropped_on_small_images(tmp_path, centre_model):
+    """A field crop: a printed number half as tall as the handwritten one above it is not
+    read by default (`min_line_height`); with 0, or on a page too large for the multi-scale
+    reading, every line is."""
+    page = paper(170, 200)
+    blob(page, 80, cy=40)  # the handwritten number: two digits, 24 px
+    blob(page, 100, cy=40)
+    for cx in (70, 86, 102):  # the printed number below: 13 px
+        cv2.ellipse(page, (cx, 120), (4, 6), 0, 0, 360, 20, -1)
+    heights = sorted(r.box[3] for r in regions_of(centre_model, page, options=Options(
+        digit_height=24.0, min_line_height=0.0)))
+    assert len(heights) == 5 and heights[2] < 0.6 * heights[-1]
+    default = regions_of(centre_model, page, options=Options(digit_height=24.0))
+    assert [(r.line, r.position) for r in default] == [(1, 1), (1, 2)]
+    large = regions_of(centre_model, page, options=Options(digit_height=24.0, multi_scale_below=0))
+    assert len(large) == 5
+    cv2.imwrite(str(tmp_path / "crop.png"), page)
+    for flag, crops in (([], 2), (["--min-line-height", "0"], 5)):
+        out = tmp_path / f"out{len(flag)}"
+        done = subprocess.run([sys.executable, "-m", "fcn8_ocr", "segment", str(tmp_path / "crop.png"),
+                               "--out", str(out), "--model", str(centre_model), "--digit-height",
+                               "24", "--quiet", *flag], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert len(list((out / "crops").rglob("*.png"))) == crops

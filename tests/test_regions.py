@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from fcn8_ocr.regions import digit_strings, extract_regions
+from fcn8_ocr.regions import digit_strings, drop_short_lines, extract_regions
 
 BG = 10
 
@@ -56,3 +56,22 @@ def test_reading_order_and_strings_on_a_skewed_page():
     lines = digit_strings(regions)
     assert lines == [{"line": 1, "text": "123 456", "strings": ["123", "456"]},
                      {"line": 2, "text": "98", "strings": ["98"]}]
+
+
+def test_lines_much_shorter_than_the_tallest_are_dropped():
+    """A field crop: a printed number (12 px) above the handwritten one (24 px) and a
+    slightly smaller handwritten line (20 px) below: only the printed line goes, and the
+    lines left are numbered again in reading order."""
+    labels, scores = blank(200, 300)
+    for k, digit in enumerate([7, 4, 1]):
+        labels[10:22, 20 + k * 10 : 27 + k * 10] = digit  # printed: half the height
+    for k, digit in enumerate([2, 8]):
+        labels[60:84, 40 + k * 20 : 52 + k * 20] = digit
+    for k, digit in enumerate([5, 6]):
+        labels[130:150, 40 + k * 20 : 50 + k * 20] = digit
+    regions = extract_regions(labels, scores, 24.0, BG)
+    assert [r.line for r in regions] == [1, 1, 1, 2, 2, 3, 3]
+    kept = drop_short_lines(regions, 0.6)
+    assert [(r.digit, r.line, r.position) for r in kept] == [(2, 1, 1), (8, 1, 2), (5, 2, 1), (6, 2, 2)]
+    assert [r.digit for r in drop_short_lines(regions, 0.9)] == [2, 8]
+    assert len(drop_short_lines(regions, 0.0)) == 7 and drop_short_lines([], 0.6) == []
