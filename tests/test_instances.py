@@ -27,6 +27,17 @@ def regions_of(model, page: np.ndarray, keep_cut: bool = False, options: Options
     return result.regions
 
 
+def crops_written(tmp_path, page: np.ndarray, model, flags: list[str]) -> int:
+    """Crops `fcn8-ocr segment` writes for `page` with `flags` (digit height 24)."""
+    out = tmp_path / ("out" + "".join(flags))
+    cv2.imwrite(str(tmp_path / "crop.png"), page)
+    done = subprocess.run([sys.executable, "-m", "fcn8_ocr", "segment", str(tmp_path / "crop.png"),
+                           "--out", str(out), "--model", str(model), "--digit-height", "24",
+                           "--quiet", *flags], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return len(list((out / "crops").rglob("*.png")))
+
+
 def paper(h: int = 120, w: int = 200) -> np.ndarray:
     return np.full((h, w), 235, np.uint8)
 
@@ -193,14 +204,7 @@ def test_one_line_keeps_the_crops_heaviest_line_not_its_first(tmp_path, centre_m
     assert all(abs(r.box[1] + r.box[3] / 2 - 110) <= 3 for r in result.regions)
     assert [line["text"] for line in result.lines] == ["33"]
     # the CLI's flag reaches the runner: one crop per digit of the main line only
-    cv2.imwrite(str(tmp_path / "crop.png"), page)
-    for flag, crops in (([], 3), (["--one-line"], 2)):
-        out = tmp_path / f"out{len(flag)}"
-        done = subprocess.run([sys.executable, "-m", "fcn8_ocr", "segment", str(tmp_path / "crop.png"),
-                               "--out", str(out), "--model", str(centre_model), "--digit-height",
-                               "24", "--quiet", *flag], capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
-        assert len(list((out / "crops").rglob("*.png"))) == crops
+    assert [crops_written(tmp_path, page, centre_model, flags) for flags in ([], ["--one-line"])] == [3, 2]
 
 
 def test_centres_found_tile_by_tile_match_the_whole_page(centre_model):
@@ -324,11 +328,5 @@ def test_a_line_far_shorter_than_the_number_is_dropped_on_small_images(tmp_path,
     assert [(r.line, r.position) for r in default] == [(1, 1), (1, 2)]
     large = regions_of(centre_model, page, options=Options(digit_height=24.0, multi_scale_below=0))
     assert len(large) == 5
-    cv2.imwrite(str(tmp_path / "crop.png"), page)
-    for flag, crops in (([], 2), (["--min-line-height", "0"], 5)):
-        out = tmp_path / f"out{len(flag)}"
-        done = subprocess.run([sys.executable, "-m", "fcn8_ocr", "segment", str(tmp_path / "crop.png"),
-                               "--out", str(out), "--model", str(centre_model), "--digit-height",
-                               "24", "--quiet", *flag], capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
-        assert len(list((out / "crops").rglob("*.png"))) == crops
+    flags = ([], ["--min-line-height", "0"])
+    assert [crops_written(tmp_path, page, centre_model, f) for f in flags] == [2, 5]
