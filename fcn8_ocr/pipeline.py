@@ -284,24 +284,25 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     inferred = _infer_tiles([n.image for n in norms], predictor, info, options)
     if info.instances and options.digit_height is None:
         _rescale_by_model(greys, norms, inferred, predictor, info, options)
-    # small pages where the model found digits: their classes are voted over other scales too
-    small = [i for i, (norm, model_out) in enumerate(zip(norms, inferred, strict=True))
-             if model_out.centres and norm.image.size <= options.multi_scale_below]
+    # small pages (field crops, strips): where the model found digits, their classes are
+    # voted over other scales too; their short lines are dropped below
+    is_small = [norm.image.size <= options.multi_scale_below for norm in norms]
+    small = [i for i, model_out in enumerate(inferred) if model_out.centres and is_small[i]]
     more: list[list[np.ndarray]] = [[] for _ in pages]
     for i, labels in zip(small, _labels_of_other_readings([greys[i] for i in small],
                                                         [norms[i] for i in small], predictor,
                                                         info, options), strict=True):
         more[i] = labels
     results = []
-    for page, grey, norm, model_out, extra in zip(pages, greys, norms, inferred, more,
-                                                  strict=True):
+    for page, grey, norm, model_out, extra, small_page in zip(pages, greys, norms, inferred,
+                                                              more, is_small, strict=True):
         found = _reading_regions(model_out, info, options, extra)
         regions = [r for r in (_to_page(f, grey, norm, options) for f in found) if r]
         edge = [not options.keep_cut and cut_by_edge(r, grey.shape) for r in regions]
         cut = [r for r, e in zip(regions, edge, strict=True) if e]
         if cut:  # a line may have been chained through a cut digit: order the rest again
             regions = order_regions([r for r, e in zip(regions, edge, strict=True) if not e])
-        if options.min_line_height and norm.image.size <= options.multi_scale_below:
+        if options.min_line_height and small_page:
             regions = drop_short_lines(regions, options.min_line_height)
         if options.one_line:
             regions = main_line(regions)
