@@ -41,6 +41,8 @@ class OnnxModel:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # flush denormal floats to zero: the same labels, several % faster on x86 CPUs
+        options.add_session_config_entry("session.set_denormal_as_zero", "1")
         try:
             self.session = ort.InferenceSession(str(self.path), options,
                                                 providers=resolve_providers(provider))

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from fcn8_ocr.regions import digit_strings, drop_short_lines, extract_regions
+from fcn8_ocr import regions
+from fcn8_ocr.regions import Centre, digit_strings, drop_short_lines, extract_regions, merge_peaks
 
 BG = 10
 
@@ -75,3 +76,19 @@ def test_lines_much_shorter_than_the_tallest_are_dropped():
     assert [(r.digit, r.line, r.position) for r in kept] == [(2, 1, 1), (8, 1, 2), (5, 2, 1), (6, 2, 2)]
     assert [r.digit for r in drop_short_lines(regions, 0.9)] == [2, 8]
     assert len(drop_short_lines(regions, 0.0)) == 7 and drop_short_lines([], 0.6) == []
+
+
+def test_a_weaker_peak_on_the_same_digit_merges_and_a_neighbour_stays():
+    peaks = [Centre(50, 100, 24.0, 0.6, 3), Centre(52, 104, 24.0, 0.9, 3),  # one digit, twice
+             Centre(50, 118, 24.0, 0.7, 3)]  # 14 px = 0.58 heights to the right: the next digit
+    assert [(c.x, c.heat) for c in merge_peaks(peaks)] == [(104, 0.9), (118, 0.7)]
+
+
+def test_peaks_merge_the_same_when_tested_in_small_blocks(monkeypatch):
+    rng = np.random.default_rng(3)
+    peaks = [Centre(int(rng.integers(0, 300)), int(rng.integers(0, 500)), float(rng.uniform(12, 30)),
+                    float(rng.uniform(0.25, 1.0)), int(rng.integers(-1, 10))) for _ in range(400)]
+    whole = merge_peaks(peaks)
+    assert 20 < len(whole) < 400  # some merged, some kept
+    monkeypatch.setattr(regions, "MERGE_BLOCK", 7)
+    assert merge_peaks(peaks) == whole
