@@ -190,10 +190,10 @@ def extract_instances(labels: np.ndarray, scores: np.ndarray, centres: list[Cent
         window = (slice(y0, y1), slice(x0, x1))
         dist = np.hypot((np.arange(x0 - c.x, x1 - c.x) / (reach[0] * c.size))[None, :],
                         (np.arange(y0 - c.y, y1 - c.y) / (reach[1] * c.size))[:, None])
-        near, owned = best[window], owner[window]
-        closer = (dist <= 1.0) & (dist < near) & digit[window]
-        near[closer] = dist[closer]
-        owned[closer] = k
+        best_here, owner_here = best[window], owner[window]
+        closer = (dist <= 1.0) & (dist < best_here) & digit[window]
+        best_here[closer] = dist[closer]
+        owner_here[closer] = k
         windows.append(window)
     regions = []
     for k, (c, window) in enumerate(zip(centres, windows, strict=True)):
