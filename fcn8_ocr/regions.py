@@ -135,7 +135,7 @@ def merge_peaks(peaks: list[Centre], rule: CentreRule = DEFAULT_CENTRE_RULE) -> 
     narrow_across = min(rule.narrow_across, same_across)
     other_across, side_by_side = min(rule.other_class[0], same_across), rule.other_class[1]
     # close[i]: the stronger peaks (indices < i) that peak i is the same digit as, were they kept
-    close: list[np.ndarray] = []
+    close: list[list[int]] = []
     for start in range(0, len(peaks), MERGE_BLOCK):
         rows = slice(start, min(len(peaks), start + MERGE_BLOCK))
         stop = rows.stop
