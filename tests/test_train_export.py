@@ -229,6 +229,8 @@ def test_int8_export_keeps_the_contract(tiny_run: Path, tmp_path: Path):
     weights = {t.name for t in proto.graph.initializer}
     heads = [n for n in proto.graph.node if n.op_type == "Conv" and made_by.get(n.input[0]) == "Add"]
     assert len(heads) == 3 and all(n.input[1] in weights for n in heads)
+    # and so does the first conv, which reads the image itself
+    assert next(n for n in proto.graph.node if n.op_type == "Conv").input[1] in weights
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert sorted(o.name for o in session.get_outputs()) == ["centres", "labels", "scores", "sizes"]
     meta = session.get_modelmeta().custom_metadata_map
