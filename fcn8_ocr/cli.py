@@ -270,8 +270,9 @@ def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | 
 @click.option("--centres/--no-centres", default=TRAIN.centres, show_default=True,
               help="Train the digit-centre and digit-size heads (one region per digit).")
 @click.option("--init-from", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Start from the weights of an exported fcn8-ocr ONNX model (e.g. the bundled one) "
-                   "or of a Keras checkpoint (.keras).")
+              help="Start from the weights of an exported fcn8-ocr ONNX model (e.g. the bundled "
+                   "fp32 one, default.fp32.onnx; an int8 file's weights are read dequantized) or "
+                   "of a Keras checkpoint (.keras).")
 @click.option("--contested-weight", type=click.FloatRange(min=0.0), default=TRAIN.contested_weight,
               show_default=True,
               help="Extra cross-entropy weight of digit pixels next to another digit.")

@@ -222,10 +222,12 @@ def test_int8_export_keeps_the_contract(tiny_run: Path, tmp_path: Path):
     assert "same class as fp32" in result.stdout
     proto = onnx.load(out)
     assert any(n.op_type == "QuantizeLinear" for n in proto.graph.node)
-    # each ReLU is folded into its conv's quantized range: no float ReLU between convs
-    assert not any(n.op_type == "Relu" for n in proto.graph.node)
-    # the x8 heads' convs (inputs from the skip additions) keep float weights
+    # each ReLU is folded into its int8 conv's quantized range: the one float ReLU left
+    # is the first conv's, which stays fp32
     made_by = {o: n.op_type for n in proto.graph.node for o in n.output}
+    convs = [n for n in proto.graph.node if n.op_type == "Conv"]
+    relus = [n for n in proto.graph.node if n.op_type == "Relu"]
+    assert [r.input[0] for r in relus] == [convs[0].output[0]]
     weights = {t.name for t in proto.graph.initializer}
     heads = [n for n in proto.graph.node if n.op_type == "Conv" and made_by.get(n.input[0]) == "Add"]
     assert len(heads) == 3 and all(n.input[1] in weights for n in heads)
@@ -289,28 +291,44 @@ def test_subpixel_rewrite_equals_the_transposed_convolution():
 
 
 @pytest.mark.slow
+def _bundled_by_precision() -> dict[str, Path]:
+    """The bundled files by precision ("fp32", "int8"), whichever of them is default.onnx."""
+    from fcn8_ocr.models import ALTERNATE_NAMES, DEFAULT_MODEL
+
+    files = [DEFAULT_MODEL] + [DEFAULT_MODEL.with_name(n) for n in ALTERNATE_NAMES.values()]
+    return {("int8" if any(p.key == "fcn8_ocr.quantization" for p in onnx.load(f).metadata_props)
+             else "fp32"): f for f in files if f.is_file()}
+
+
 def test_training_starts_from_the_bundled_model_or_a_checkpoint(tiny_run: Path):
-    """`--init-from`: the bundled ONNX model (every layer, the heads' biases and x8
-    upsamplings included: the Keras model then gives the file's own outputs) or a Keras
-    checkpoint (every layer)."""
+    """`--init-from`: the bundled fp32 ONNX model (every layer, the heads' biases and x8
+    upsamplings included: the Keras model then gives the file's own outputs), the bundled
+    int8 one (every layer, its weights dequantized) or a Keras checkpoint (every layer)."""
     import keras
     import onnxruntime as ort
     from fcn8_ocr.train.model import build_fcn8
     from fcn8_ocr.train.warm_start import load_onnx_weights
 
-    from fcn8_ocr.models import DEFAULT_MODEL
-
+    bundled = _bundled_by_precision()
     model = build_fcn8(0.5, centres=True)
-    done = load_onnx_weights(model, DEFAULT_MODEL)
+    done = load_onnx_weights(model, bundled["fp32"])
     assert len(done) == sum(1 for layer in model.layers if layer.get_weights())
     image = np.random.default_rng(0).integers(0, 256, (1, 64, 96, 1)).astype(np.uint8)
-    session = ort.InferenceSession(str(DEFAULT_MODEL), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(bundled["fp32"]), providers=["CPUExecutionProvider"])
     stored = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"image": image}),
                       strict=True))
     rebuilt = {k: np.asarray(v) for k, v in model(image.astype(np.float32)).items()}
     assert np.abs(rebuilt["centres"][..., 0] - stored["centres"]).max() < 1e-4
     assert np.abs(rebuilt["probabilities"].max(-1) - stored["scores"]).max() < 1e-4
     assert (rebuilt["probabilities"].argmax(-1) == stored["labels"]).mean() > 0.999
+
+    # the int8 file: every layer, each weight within half an int8 step of fp32's
+    from_int8 = build_fcn8(0.5, centres=True)
+    assert len(load_onnx_weights(from_int8, bundled["int8"])) == len(done)
+    for layer, exact in zip(from_int8.layers, model.layers, strict=True):
+        for a, b in zip(layer.get_weights(), exact.get_weights(), strict=True):
+            step = np.abs(b).max(axis=tuple(range(b.ndim - 1))) / 127 if b.ndim > 1 else np.inf
+            assert np.all(np.abs(a - b) <= 0.51 * step + 1e-6), layer.name
 
     small = build_fcn8(0.125, centres=True)
     done = load_onnx_weights(small, tiny_run / "best.keras")

@@ -4,7 +4,9 @@ tf2onnx keeps the Keras layer names in its kernels' names, so each encoder and s
 convolution, and the x2 upsamplings, are copied by name, with the bias each node adds.
 Each head's x8 upsampling was exported as a 3x3 convolution + depth-to-space
 (`export.convert.subpixel_kernel`) and is turned back into its transposed-convolution
-kernel. Layers the file lacks (new heads) keep their initial weights.
+kernel. Layers the file lacks (new heads) keep their initial weights. An int8 (QDQ) file's
+weights are read dequantized, as its int8 model uses them; its fp32 original
+(`default.fp32.onnx` beside an int8 `default.onnx`) is the exact start.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def onnx_weights(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
     upsampling (conv + DepthToSpace) is named by the `add_pool3` it reads.
     """
     graph = onnx.load(str(path)).graph
-    stored = {t.name: t for t in graph.initializer}
+    stored = constants(graph)
     producer = {out: node for node in graph.node for out in node.output}
     found: dict[str, dict[str, np.ndarray]] = {}
     subpixels: dict[str, np.ndarray] = {}  # x8 layer name -> its 3x3 sub-pixel kernel
@@ -37,13 +39,14 @@ def onnx_weights(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
         if node.op_type not in ("Conv", "ConvTranspose") or node.input[1] not in stored:
             continue
         # ONNX Conv (out, in, kh, kw) and ConvTranspose (in, out, kh, kw) -> Keras (kh, kw, ., .)
-        kernel = numpy_helper.to_array(stored[node.input[1]]).transpose(2, 3, 1, 0)
-        match = _KERNEL.search(node.input[1])
+        name, values = stored[node.input[1]]
+        kernel = values.transpose(2, 3, 1, 0)
+        match = _KERNEL.search(name)
         if match:
             layer = found.setdefault(match["layer"], {})
             layer["kernel"] = kernel
             if len(node.input) > 2 and node.input[2] in stored:
-                layer["bias"] = numpy_helper.to_array(stored[node.input[2]]).reshape(-1)
+                layer["bias"] = stored[node.input[2]][1].reshape(-1)
             continue
         source = producer.get(node.input[0])
         head = _X8_INPUT.search(source.name) if source is not None else None
@@ -52,6 +55,30 @@ def onnx_weights(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
     for name, kernel in subpixels.items():  # channels: those of the head's score layers
         channels = found[name.replace("up_pool3", "score_pool3")]["kernel"].shape[-1]
         found[name] = {"kernel": transposed_from_subpixel(kernel, channels)}
+    return found
+
+
+QUANTIZED_SUFFIX = "_quantized"  # onnxruntime's name for an initializer's int8 copy
+
+
+def constants(graph: onnx.GraphProto) -> dict[str, tuple[str, np.ndarray]]:
+    """{tensor name: (the name it was exported under, float32 values)} of the graph's
+    initializers and of its DequantizeLinear nodes over initializers (an int8 file's
+    weights and biases, read back as the int8 model uses them)."""
+    stored = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    found = {name: (name, values.astype(np.float32, copy=False)) for name, values in stored.items()}
+    for node in graph.node:
+        if node.op_type != "DequantizeLinear" or not all(i in stored for i in node.input):
+            continue
+        quantized, scale = stored[node.input[0]], stored[node.input[1]].astype(np.float32)
+        zero = stored[node.input[2]].astype(np.float32) if len(node.input) > 2 else np.float32(0)
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+        if scale.ndim == 1 and scale.size > 1:  # per channel: along `axis` (a bias: its only one)
+            shape = [1] * quantized.ndim
+            shape[axis if quantized.ndim > 1 else 0] = -1
+            scale, zero = scale.reshape(shape), np.reshape(zero, shape if np.ndim(zero) else ())
+        name = node.input[0].removesuffix(QUANTIZED_SUFFIX)
+        found[node.output[0]] = (name, (quantized.astype(np.float32) - zero) * scale)
     return found
 
 
