@@ -232,7 +232,7 @@ def test_int8_export_keeps_the_contract(tiny_run: Path, tmp_path: Path):
     heads = [n for n in proto.graph.node if n.op_type == "Conv" and made_by.get(n.input[0]) == "Add"]
     assert len(heads) == 3 and all(n.input[1] in weights for n in heads)
     # and so does the first conv, which reads the image itself
-    assert next(n for n in proto.graph.node if n.op_type == "Conv").input[1] in weights
+    assert convs[0].input[1] in weights
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert sorted(o.name for o in session.get_outputs()) == ["centres", "labels", "scores", "sizes"]
     meta = session.get_modelmeta().custom_metadata_map
@@ -290,7 +290,6 @@ def test_subpixel_rewrite_equals_the_transposed_convolution():
     assert np.abs(got - expected).max() < 1e-5
 
 
-@pytest.mark.slow
 def _bundled_by_precision() -> dict[str, Path]:
     """The bundled files by precision ("fp32", "int8"), whichever of them is default.onnx."""
     from fcn8_ocr.models import ALTERNATE_NAMES, DEFAULT_MODEL
@@ -300,6 +299,7 @@ def _bundled_by_precision() -> dict[str, Path]:
              else "fp32"): f for f in files if f.is_file()}
 
 
+@pytest.mark.slow
 def test_training_starts_from_the_bundled_model_or_a_checkpoint(tiny_run: Path):
     """`--init-from`: the bundled fp32 ONNX model (every layer, the heads' biases and x8
     upsamplings included: the Keras model then gives the file's own outputs), the bundled
