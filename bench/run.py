@@ -33,7 +33,7 @@ from fcn8_ocr.batch import run_job  # noqa: E402
 from fcn8_ocr.classes import BACKGROUND  # noqa: E402
 from fcn8_ocr.config import JobConfig  # noqa: E402
 from fcn8_ocr.infer import default_threads  # noqa: E402
-from fcn8_ocr.models import ALTERNATE_NAMES, DEFAULT_MODEL  # noqa: E402
+from fcn8_ocr.models import DEFAULT_MODEL, bundled_files  # noqa: E402
 from fcn8_ocr.read import Source  # noqa: E402
 from fcn8_ocr.worker import Worker  # noqa: E402
 
@@ -185,12 +185,8 @@ def memory_curve(model: str, tmp: Path, megapixels: list[float]) -> list[dict]:
 
 def bundled_pair() -> tuple[Path | None, Path | None]:
     """The bundled fp32 and int8 files (whichever of them is `default.onnx`)."""
-    if not DEFAULT_MODEL.is_file():
-        return None, None
-    fp32, int8 = (DEFAULT_MODEL.with_name(ALTERNATE_NAMES[k]) for k in ("fp32", "int8"))
-    if fp32.is_file():
-        return fp32, DEFAULT_MODEL
-    return DEFAULT_MODEL, (int8 if int8.is_file() else None)
+    files = bundled_files()
+    return files.get("fp32"), files.get("int8")
 
 
 def keras_and_variants(tmp: Path, quick: bool, checkpoint: Path) -> dict[str, str]:

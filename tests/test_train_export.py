@@ -290,15 +290,6 @@ def test_subpixel_rewrite_equals_the_transposed_convolution():
     assert np.abs(got - expected).max() < 1e-5
 
 
-def _bundled_by_precision() -> dict[str, Path]:
-    """The bundled files by precision ("fp32", "int8"), whichever of them is default.onnx."""
-    from fcn8_ocr.models import ALTERNATE_NAMES, DEFAULT_MODEL
-
-    files = [DEFAULT_MODEL] + [DEFAULT_MODEL.with_name(n) for n in ALTERNATE_NAMES.values()]
-    return {("int8" if any(p.key == "fcn8_ocr.quantization" for p in onnx.load(f).metadata_props)
-             else "fp32"): f for f in files if f.is_file()}
-
-
 @pytest.mark.slow
 def test_training_starts_from_the_bundled_model_or_a_checkpoint(tiny_run: Path):
     """`--init-from`: the bundled fp32 ONNX model (every layer, the heads' biases and x8
@@ -309,7 +300,9 @@ def test_training_starts_from_the_bundled_model_or_a_checkpoint(tiny_run: Path):
     from fcn8_ocr.train.model import build_fcn8
     from fcn8_ocr.train.warm_start import load_onnx_weights
 
-    bundled = _bundled_by_precision()
+    from fcn8_ocr.models import bundled_files
+
+    bundled = bundled_files()
     model = build_fcn8(0.5, centres=True)
     done = load_onnx_weights(model, bundled["fp32"])
     assert len(done) == sum(1 for layer in model.layers if layer.get_weights())

@@ -62,21 +62,21 @@ QUANTIZED_SUFFIX = "_quantized"  # onnxruntime's name for an initializer's int8 
 
 
 def constants(graph: onnx.GraphProto) -> dict[str, tuple[str, np.ndarray]]:
-    """{tensor name: (the name it was exported under, float32 values)} of the graph's
-    initializers and of its DequantizeLinear nodes over initializers (an int8 file's
-    weights and biases, read back as the int8 model uses them)."""
+    """{tensor name: (the name it was exported under, values)} of the graph's initializers
+    and of its DequantizeLinear nodes over initializers (an int8 file's weights and biases,
+    read back in float32 as the int8 model uses them)."""
     stored = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    found = {name: (name, values.astype(np.float32, copy=False)) for name, values in stored.items()}
+    found = {name: (name, values) for name, values in stored.items()}
     for node in graph.node:
         if node.op_type != "DequantizeLinear" or not all(i in stored for i in node.input):
             continue
         quantized, scale = stored[node.input[0]], stored[node.input[1]].astype(np.float32)
         zero = stored[node.input[2]].astype(np.float32) if len(node.input) > 2 else np.float32(0)
-        axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
-        if scale.ndim == 1 and scale.size > 1:  # per channel: along `axis` (a bias: its only one)
+        if scale.ndim == 1:  # per channel: along `axis` (a bias's only one)
+            axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
             shape = [1] * quantized.ndim
             shape[axis if quantized.ndim > 1 else 0] = -1
-            scale, zero = scale.reshape(shape), np.reshape(zero, shape if np.ndim(zero) else ())
+            scale, zero = scale.reshape(shape), np.reshape(zero, shape if zero.ndim else ())
         name = node.input[0].removesuffix(QUANTIZED_SUFFIX)
         found[node.output[0]] = (name, (quantized.astype(np.float32) - zero) * scale)
     return found
