@@ -7,8 +7,8 @@
 #       bash examples/train_on_gpu.sh
 #
 # Training stops after SECONDS_LEFT even inside an epoch, so every epoch that ended is kept
-# in SNAPSHOTS as eN.keras beside the run's config.json, training.json and log.csv (what
-# `fcn8-ocr export` and the val sets need). Extra arguments go to `fcn8-ocr train`.
+# in SNAPSHOTS as eN.keras beside the run's config.json, training.json and log.csv (the
+# training facts `fcn8-ocr export` reads). Extra arguments go to `fcn8-ocr train`.
 set -u
 : "${MNIST:?MNIST names the MNIST training files}" "${RUN:?RUN names a new run folder}"
 SNAPSHOTS=${SNAPSHOTS:-$RUN-snapshots} SECONDS_LEFT=${SECONDS_LEFT:-480} WORKERS=${WORKERS:-14}
