@@ -9,8 +9,8 @@ ALTERNATE_NAMES: dict[str, str] = {"fp32": "default.fp32.onnx", "int8": "default
 def bundled_files() -> dict[str, Path]:
     """The bundled files by precision ("fp32", "int8"): `default.onnx` is the precision
     whose alternate name is not beside it (fp32 when neither is)."""
-    found = {p: DEFAULT_MODEL.with_name(n) for p, n in ALTERNATE_NAMES.items()
-             if DEFAULT_MODEL.with_name(n).is_file()}
+    beside = {p: DEFAULT_MODEL.with_name(n) for p, n in ALTERNATE_NAMES.items()}
+    found = {p: path for p, path in beside.items() if path.is_file()}
     missing = next((p for p in ALTERNATE_NAMES if p not in found), None)
     if DEFAULT_MODEL.is_file() and missing:
         found[missing] = DEFAULT_MODEL
