@@ -53,6 +53,15 @@ min_line_height_option = click.option(
          "less tall than this times the tallest line: printed numbers and the smaller marks "
          "of the rows around a field. 0 = keep every line.")
 
+size_quantile_option = click.option(
+    "--size-quantile", type=click.FloatRange(0.05, 0.95), default=OPTIONS.size_quantile,
+    show_default=True,
+    help="Models with digit sizes, no --digit-height: read each page larger than "
+         "--multi-scale-below at the digit height that this share of the digits the model "
+         "finds are smaller than (weighted by how surely it finds them); smaller images at "
+         "the median. The model reads digits up to about twice its own height well and "
+         "smaller ones less well, so under 0.5 serves a page's smaller digits.")
+
 ink_level_option = click.option(
     "--ink-level", type=click.IntRange(1, 255), default=OPTIONS.ink_level, show_default=True,
     help="Stroke pixels: at least this bright once the paper is removed and the page's "
@@ -125,6 +134,7 @@ def main() -> None:
 @one_line_option
 @multi_scale_option
 @min_line_height_option
+@size_quantile_option
 @click.option("--resume", is_flag=True, help="Skip pages already complete in results.jsonl.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default=JOB.engine, show_default=True,
               help="local processes, or a Ray cluster (the [ray] extra).")
@@ -138,9 +148,9 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
             workers: int, batch_size: int, tile: int, digit_height: float | None, pad: int,
             labels: Path | None, dpi: float, save_masks: bool, save_overlay: bool,
             no_refine: bool, ink_level: int, centre_threshold: float | None, keep_cut: bool,
-            one_line: bool, multi_scale_below: int, min_line_height: float, resume: bool,
-            engine: str, address: str | None, num_actors: int, ray_batch_size: int,
-            quiet: bool) -> None:
+            one_line: bool, multi_scale_below: int, min_line_height: float,
+            size_quantile: float, resume: bool, engine: str, address: str | None,
+            num_actors: int, ray_batch_size: int, quiet: bool) -> None:
     """Segment INPUTS (files, folders, globs) and write digit crops under --out."""
     if engine == "ray" and _absent("ray"):
         from .engine_ray import RAY_HINT
@@ -163,7 +173,8 @@ def segment(inputs: tuple[str, ...], out: Path, model: str | None, provider: str
     options = Options(digit_height=digit_height, tile=tile, batch_size=batch_size,
                       refine=not no_refine, ink_level=ink_level, keep_cut=keep_cut,
                       one_line=one_line, centre_threshold=centre_threshold,
-                      multi_scale_below=multi_scale_below, min_line_height=min_line_height)
+                      multi_scale_below=multi_scale_below, min_line_height=min_line_height,
+                      size_quantile=size_quantile)
     config = JobConfig(inputs=list(inputs), out=out, model=model, provider=provider,
                        threads=threads, workers=workers, options=options, labels=labels, pad=pad,
                        dpi=dpi, save_masks=save_masks, save_overlay=save_overlay, resume=resume,
@@ -338,12 +349,13 @@ def train(resume: bool, quiet: bool, workers: int, minutes: float | None, **kwar
 @one_line_option
 @multi_scale_option
 @min_line_height_option
+@size_quantile_option
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Evaluate the first N images only.")
 def evaluate(model: str, data: str, out: Path | None, digit_height: float | None,
              no_refine: bool, ink_level: int, centre_threshold: float | None,
              keep_cut: bool, one_line: bool, multi_scale_below: int, min_line_height: float,
-             limit: int | None) -> None:
+             size_quantile: float, limit: int | None) -> None:
     """Score a model on labelled data: IoU/Dice (masks), string and count accuracy and CER
     (labels.csv), recall/precision/class and string accuracy (COCO digit boxes)."""
     if model.endswith(".keras"):
@@ -358,7 +370,8 @@ def evaluate(model: str, data: str, out: Path | None, digit_height: float | None
 
     options = Options(digit_height=digit_height, refine=not no_refine, ink_level=ink_level,
                       keep_cut=keep_cut, one_line=one_line, centre_threshold=centre_threshold,
-                      multi_scale_below=multi_scale_below, min_line_height=min_line_height)
+                      multi_scale_below=multi_scale_below, min_line_height=min_line_height,
+                      size_quantile=size_quantile)
     try:
         report = run_evaluation(model, data, out, options, limit)
     except ModelError as exc:

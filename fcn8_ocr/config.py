@@ -15,6 +15,8 @@ class Options:
     """How pages are segmented (CLI options map 1:1 onto these)."""
 
     digit_height: float | None = None  # page pixels; None = estimate per page
+    size_quantile: float = 0.4         # estimated: the model's digit sizes (heat-weighted) this
+    # share of which are smaller; under 0.5 favours a page's smaller digits (pipeline._measured_height)
     tile: int = 768                    # model-scale tile side
     whole_below: int = 1_600_000       # model-scale pages up to this many pixels: one window
     margin: int = 32                   # context kept around each tile's core

@@ -133,16 +133,18 @@ def _infer_tiles(images: list[np.ndarray], predictor: Predictor, info: ModelInfo
             for m, p in zip(maps, peaks, strict=True)]
 
 
-def _measured_height(centres: list[Centre]) -> float | None:
-    """The digit height the model sees on a page (model pixels; the heat-weighted median of
-    its sizes at the digit centres), or None when it finds no digit."""
+def _measured_height(centres: list[Centre], quantile: float) -> float | None:
+    """The digit height a page is read at (model pixels): the heat-weighted `quantile` of
+    the model's sizes at its digit centres, or None when it finds no digit. The model
+    reads digits up to about twice its own height well and smaller ones less well, so on a
+    page of mixed sizes a quantile under the median serves its small digits."""
     if not centres:
         return None
     sizes = np.array([c.size for c in centres])
     weights = np.array([c.heat for c in centres])
     order = np.argsort(sizes)
     cumulative = np.cumsum(weights[order])
-    return float(sizes[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+    return float(sizes[order][np.searchsorted(cumulative, cumulative[-1] * quantile)])
 
 
 def _centre_rule(info: ModelInfo, options: Options) -> CentreRule:
@@ -213,7 +215,9 @@ def _next_height(seen: float | None, norm: Normalised, first: Normalised, passes
 def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], inferred: list[Inferred],
                       predictor: Predictor, info: ModelInfo, options: Options) -> None:
     """Scale pages again where the model's own sizes disagree with the first guess (norms
-    and inferred updated in place)."""
+    and inferred updated in place). Pages larger than `options.multi_scale_below` are
+    measured at `options.size_quantile` of their digit sizes, smaller images (field crops,
+    strips: one line or a few, their classes voted over several scales) at the median."""
     first = list(norms)
     found = [False] * len(norms)
     for passes in range(1, MAX_PASSES):
@@ -221,7 +225,9 @@ def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], inferred
         for index, grey in enumerate(greys):
             if found[index] and passes > 1:
                 continue
-            seen = _measured_height(inferred[index].centres)
+            large = norms[index].image.size > options.multi_scale_below
+            seen = _measured_height(inferred[index].centres,
+                                    options.size_quantile if large else 0.5)
             found[index] = seen is not None
             height = _next_height(seen, norms[index], first[index], passes, info)
             if height is not None:
@@ -271,7 +277,8 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     """Segment a chunk of pages (tiles of all of them are batched together).
 
     With a model that sizes digits (`info.instances`) and no `options.digit_height`, a
-    page whose digits the model sees more than 25 % off its own digit height is scaled
+    page whose digits the model sees more than 25 % off its own digit height (the
+    heat-weighted median of its sizes; on pages, their `options.size_quantile`) is scaled
     again by what the model measured and inferred once more; a page where it finds no
     digit at all is tried at other multiples of the first guess (`_next_height`). On pages
     of at most `options.multi_scale_below` model pixels, each digit's class is then voted
