@@ -9,7 +9,8 @@ Sets: field crops of 138x204 px (seeds 5 and 7; 9 with a handwritten word in eve
 continental letterforms only, the S-shaped 5 left out), MNIST val strips of 5 upright
 (`strips`), leaning -0.5 and -0.8 dx per dy (`slant`, `slant8`) and each digit its own
 lean of -1.0 to 0.1 (`slantmix`), 500 M2NIST-style images (`m2`) and 20 A4 pages at 300
-dpi with digits 40-120 px tall, each row its own height (`pages`, as `document-test`). Never
+dpi with digits 40-120 px tall, each row its own height (`pages`, as `document-test`), and
+20 of 1240x1754 with digits 30-90 px (`midpages`, as the example pages). Never
 the evaluation-only real sets: those are measured, not chosen on. `--score` also prints
 `rule_mean`, the figure candidates are chosen by (RULE_SETS).
 """
@@ -29,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from bench.real import write_strips  # noqa: E402
 
 FIELD_SIZE, FIELD_HEIGHTS = (138, 204), (18.0, 40.0)
-SETS = ("f5", "f7", "f9", "f11", "forms", "strips", "slant", "slant8", "slantmix", "m2", "pages")
+SETS = ("f5", "f7", "f9", "f11", "forms", "strips", "slant", "slant8", "slantmix", "m2", "pages",
+        "midpages")
 # the figure candidates are chosen by (docs/model.md): the mean of these string accuracies,
 # with M2NIST val IoU (`m2`) at least 0.965. Until real-v29 it also counted `cp`, strips
 # drawn by a script that was never committed; candidates since are scored without it
@@ -106,10 +108,14 @@ def write_val_sets(out: Path, mnist: str) -> None:
     if not (out / "pages").exists():  # the page set runner changes for pages are chosen on
         write_synthetic("document", 20, out / "pages", seed=41, split="val", mnist=mnist,
                         size=(2480, 3508), digit_height=(40.0, 120.0))
+    if not (out / "midpages").exists():  # and pages of the size the example pages are
+        write_synthetic("document", 20, out / "midpages", seed=43, split="val", mnist=mnist,
+                        size=(1240, 1754), digit_height=(30.0, 90.0))
 
 
 def score(model: str, out: Path, sets: list[str]) -> dict:
-    """String accuracy (fields, strips) or mean digit IoU (m2, pages) of `model` on each set."""
+    """String accuracy (fields, strips) or mean digit IoU (m2, pages, midpages) of `model`
+    on each set."""
     from fcn8_ocr.evaluate import evaluate
 
     figures = {}

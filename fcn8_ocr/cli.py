@@ -49,9 +49,10 @@ multi_scale_option = click.option(
 min_line_height_option = click.option(
     "--min-line-height", type=click.FloatRange(0.0, 1.0), default=OPTIONS.min_line_height,
     show_default=True,
-    help="On the images read at several scales (--multi-scale-below), drop lines of digits "
-         "less tall than this times the tallest line: printed numbers and the smaller marks "
-         "of the rows around a field. 0 = keep every line.")
+    help="On the images read at several scales (--multi-scale-below) that hold at most 5 "
+         "lines of digits (field crops, not forms), drop lines of digits less tall than this "
+         "times the tallest line: printed numbers and the smaller marks of the rows around "
+         "a field. 0 = keep every line.")
 
 size_quantile_option = click.option(
     "--size-quantile", type=click.FloatRange(0.05, 0.95), default=OPTIONS.size_quantile,

@@ -48,6 +48,9 @@ FALLBACK_PIXELS = 4_000_000
 # read upright) (Options.multi_scale_below)
 VOTE_SCALES = (0.8, 0.9, 1.12, 1.25)
 VOTE_SLANTS = (0.4, 0.8)
+# a field crop holds its own line of digits and the edges of the rows around it; a small
+# image with more lines than this is a page (a form), whose smaller rows are not dropped
+CROP_MAX_LINES = 5
 
 
 @dataclass
@@ -283,8 +286,9 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
     digit at all is tried at other multiples of the first guess (`_next_height`). On pages
     of at most `options.multi_scale_below` model pixels, each digit's class is then voted
     over its readings at VOTE_SCALES and VOTE_SLANTS as well (`_labels_of_other_readings`),
-    and lines of digits less than `options.min_line_height` times as tall as the tallest
-    line are dropped (`drop_short_lines`).
+    and, where it holds at most CROP_MAX_LINES lines of digits (a field crop, not a form),
+    lines less than `options.min_line_height` times as tall as the tallest are dropped
+    (`drop_short_lines`).
     """
     greys = [to_grey(p.image) for p in pages]
     norms = [normalise(g, info.digit_height, options.digit_height) for g in greys]
@@ -309,7 +313,8 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
         cut = [r for r, e in zip(regions, edge, strict=True) if e]
         if cut:  # a line may have been chained through a cut digit: order the rest again
             regions = order_regions([r for r, e in zip(regions, edge, strict=True) if not e])
-        if options.min_line_height and small_page:
+        if (options.min_line_height and small_page
+                and len({r.line for r in regions}) <= CROP_MAX_LINES):
             regions = drop_short_lines(regions, options.min_line_height)
         if options.one_line:
             regions = main_line(regions)

@@ -42,9 +42,9 @@ def test_readme_command_segments_the_examples_well(tmp_path):
                     "--out", str(out), "--labels", str(ROOT / "examples" / "labels"), "--quiet"],
                    check=True, capture_output=True, text=True)
     metrics = json.loads((out / "metrics.json").read_text())
-    # measured 0.84 with the bundled model; a broken pre-processing step or model
-    # drops this far below
-    assert metrics["mean_digit_iou"] >= 0.75
+    # measured 0.832 with the bundled model (0.778 while these pages' smaller rows were
+    # dropped as the short lines of a field crop); a broken step or model drops far below
+    assert metrics["mean_digit_iou"] >= 0.8
     lines = (out / "results.jsonl").read_text().splitlines()
     assert len(lines) == 3
     regions = sum(len(json.loads(line)["regions"]) for line in lines)

@@ -330,3 +330,22 @@ def test_a_line_far_shorter_than_the_number_is_dropped_on_small_images(tmp_path,
     assert len(large) == 5
     flags = ([], ["--min-line-height", "0"])
     assert [crops_written(tmp_path, page, centre_model, f) for f in flags] == [2, 5]
+
+
+def test_a_small_image_of_many_lines_is_a_form_whose_short_lines_stay(centre_model):
+    """An image small enough for the multi-scale reading but holding more lines of digits
+    than a field crop (CROP_MAX_LINES) is a form: its line of smaller digits is read."""
+    from fcn8_ocr.pipeline import CROP_MAX_LINES
+
+    rows = 6
+    assert rows > CROP_MAX_LINES
+    page = paper(40 * rows + 60, 200)
+    for row in range(rows):  # handwritten numbers: two digits each, 24 px
+        blob(page, 80, cy=30 + 40 * row)
+        blob(page, 100, cy=30 + 40 * row)
+    for cx in (70, 86, 102):  # the printed number below them: 13 px
+        cv2.ellipse(page, (cx, 30 + 40 * rows), (4, 6), 0, 0, 360, 20, -1)
+    every = regions_of(centre_model, page, options=Options(digit_height=24.0, min_line_height=0.0))
+    assert len({r.line for r in every}) == rows + 1 and len(every) == 2 * rows + 3
+    default = regions_of(centre_model, page, options=Options(digit_height=24.0))
+    assert [r.box for r in default] == [r.box for r in every]
