@@ -42,26 +42,27 @@ one_line_option = click.option(
 multi_scale_option = click.option(
     "--multi-scale-below", type=click.IntRange(min=0), default=OPTIONS.multi_scale_below,
     show_default=True,
-    help="Models with digit centres: on images of up to this many model pixels (field crops, "
-         "small forms) each digit's class is voted by the model's readings at five scales, "
-         "0.8-1.25x, and upright at two slants; larger pages are read once. 0 = always once.")
+    help="Models with digit centres: on images of up to this many model pixels and 5 rows "
+         "of digits (field crops, strips) each digit's class is voted by the model's readings "
+         "at five scales, 0.8-1.25x, and upright at two slants; pages and forms are read "
+         "once. 0 = always once.")
 
 min_line_height_option = click.option(
     "--min-line-height", type=click.FloatRange(0.0, 1.0), default=OPTIONS.min_line_height,
     show_default=True,
-    help="On the images read at several scales (--multi-scale-below) that hold at most 5 "
-         "lines of digits (field crops, not forms), drop lines of digits less tall than this "
-         "times the tallest line: printed numbers and the smaller marks of the rows around "
-         "a field. 0 = keep every line.")
+    help="On the images read at several scales (--multi-scale-below: field crops, not "
+         "forms), drop lines of digits less tall than this times the tallest line: printed "
+         "numbers and the smaller marks of the rows around a field. 0 = keep every line.")
 
 size_quantile_option = click.option(
     "--size-quantile", type=click.FloatRange(0.05, 0.95), default=OPTIONS.size_quantile,
     show_default=True,
-    help="Models with digit sizes, no --digit-height: read each page larger than "
-         "--multi-scale-below at the digit height that this share of the digits the model "
-         "finds are smaller than (weighted by how surely it finds them); smaller images at "
-         "the median. The model reads digits up to about twice its own height well and "
-         "smaller ones less well, so under 0.5 serves a page's smaller digits.")
+    help="Models with digit sizes, no --digit-height: read each page or form (not read at "
+         "several scales, --multi-scale-below) at the digit height that this share of the "
+         "digits the model finds are smaller than (weighted by how surely it finds them); "
+         "field crops and strips at the median. The model reads digits up to about twice "
+         "its own height well and smaller ones less well, so under 0.5 serves a page's "
+         "smaller digits.")
 
 ink_level_option = click.option(
     "--ink-level", type=click.IntRange(1, 255), default=OPTIONS.ink_level, show_default=True,

@@ -27,11 +27,11 @@ class Options:
     centre_threshold: float | None = None  # centre-map peaks this high are digits; None = the model's
     keep_cut: bool = False             # keep digits the page's edge cuts through
     one_line: bool = False             # each page is a field crop: keep only its main line
-    multi_scale_below: int = 400_000   # model-scale pages up to this many pixels: each digit's
-    # class is voted at five scales and two slants (pipeline.VOTE_SCALES, VOTE_SLANTS); 0 = once
-    min_line_height: float = 0.6       # on those pages, if they hold at most 5 lines (field crops,
-    # not forms: pipeline.CROP_MAX_LINES), lines of digits less tall than this x the tallest
-    # line's are dropped (printed numbers, neighbouring rows' smaller marks); 0 = keep all
+    multi_scale_below: int = 400_000   # model-scale pages up to this many pixels and 5 rows of
+    # digits (field crops, not forms: pipeline.CROP_MAX_LINES): each digit's class is voted at
+    # five scales and two slants (pipeline.VOTE_SCALES, VOTE_SLANTS); 0 = once
+    min_line_height: float = 0.6       # on those images, lines of digits less tall than this x the
+    # tallest line's are dropped (printed numbers, neighbouring rows' smaller marks); 0 = keep all
 
 
 @dataclass(kw_only=True)

@@ -22,6 +22,7 @@ from .regions import (
     Centre,
     Region,
     centre_peaks,
+    centre_rows,
     cut_by_edge,
     digit_strings,
     drop_short_lines,
@@ -49,7 +50,7 @@ FALLBACK_PIXELS = 4_000_000
 VOTE_SCALES = (0.8, 0.9, 1.12, 1.25)
 VOTE_SLANTS = (0.4, 0.8)
 # a field crop holds its own line of digits and the edges of the rows around it; a small
-# image with more lines than this is a page (a form), whose smaller rows are not dropped
+# image with more rows of digit centres than this is a form, read as a page (`_is_crop`)
 CROP_MAX_LINES = 5
 
 
@@ -150,6 +151,13 @@ def _measured_height(centres: list[Centre], quantile: float) -> float | None:
     return float(sizes[order][np.searchsorted(cumulative, cumulative[-1] * quantile)])
 
 
+def _is_crop(norm: Normalised, centres: list[Centre], options: Options) -> bool:
+    """A field crop or strip: at most `options.multi_scale_below` pixels at model scale and
+    at most CROP_MAX_LINES rows of digit centres; anything else is a page (or a form)."""
+    return (norm.image.size <= options.multi_scale_below
+            and centre_rows(centres) <= CROP_MAX_LINES)
+
+
 def _centre_rule(info: ModelInfo, options: Options) -> CentreRule:
     """The model's centre rule, with the caller's threshold when one was given."""
     if options.centre_threshold is None:
@@ -218,9 +226,9 @@ def _next_height(seen: float | None, norm: Normalised, first: Normalised, passes
 def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], inferred: list[Inferred],
                       predictor: Predictor, info: ModelInfo, options: Options) -> None:
     """Scale pages again where the model's own sizes disagree with the first guess (norms
-    and inferred updated in place). Pages larger than `options.multi_scale_below` are
-    measured at `options.size_quantile` of their digit sizes, smaller images (field crops,
-    strips: one line or a few, their classes voted over several scales) at the median."""
+    and inferred updated in place). Pages and forms are measured at `options.size_quantile`
+    of their digit sizes, field crops and strips (`_is_crop`: their classes are voted over
+    several scales) at the median."""
     first = list(norms)
     found = [False] * len(norms)
     for passes in range(1, MAX_PASSES):
@@ -228,9 +236,9 @@ def _rescale_by_model(greys: list[np.ndarray], norms: list[Normalised], inferred
         for index, grey in enumerate(greys):
             if found[index] and passes > 1:
                 continue
-            large = norms[index].image.size > options.multi_scale_below
+            crop = _is_crop(norms[index], inferred[index].centres, options)
             seen = _measured_height(inferred[index].centres,
-                                    options.size_quantile if large else 0.5)
+                                    0.5 if crop else options.size_quantile)
             found[index] = seen is not None
             height = _next_height(seen, norms[index], first[index], passes, info)
             if height is not None:
@@ -281,14 +289,14 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
 
     With a model that sizes digits (`info.instances`) and no `options.digit_height`, a
     page whose digits the model sees more than 25 % off its own digit height (the
-    heat-weighted median of its sizes; on pages, their `options.size_quantile`) is scaled
+    heat-weighted median of its sizes; on pages and forms, their `options.size_quantile`) is scaled
     again by what the model measured and inferred once more; a page where it finds no
-    digit at all is tried at other multiples of the first guess (`_next_height`). On pages
-    of at most `options.multi_scale_below` model pixels, each digit's class is then voted
-    over its readings at VOTE_SCALES and VOTE_SLANTS as well (`_labels_of_other_readings`),
-    and, where it holds at most CROP_MAX_LINES lines of digits (a field crop, not a form),
-    lines less than `options.min_line_height` times as tall as the tallest are dropped
-    (`drop_short_lines`).
+    digit at all is tried at other multiples of the first guess (`_next_height`). On field
+    crops and strips (`_is_crop`: at most `options.multi_scale_below` model pixels and
+    CROP_MAX_LINES rows of digits; a form is read as a page), each digit's class is then
+    voted over its readings at VOTE_SCALES and VOTE_SLANTS as well
+    (`_labels_of_other_readings`), and lines less than `options.min_line_height` times as
+    tall as the tallest are dropped (`drop_short_lines`).
     """
     greys = [to_grey(p.image) for p in pages]
     norms = [normalise(g, info.digit_height, options.digit_height) for g in greys]
@@ -297,7 +305,8 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
         _rescale_by_model(greys, norms, inferred, predictor, info, options)
     # small pages (field crops, strips): where the model found digits, their classes are
     # voted over other scales too; their short lines are dropped below
-    is_small = [norm.image.size <= options.multi_scale_below for norm in norms]
+    is_small = [_is_crop(norm, model_out.centres, options)
+                for norm, model_out in zip(norms, inferred, strict=True)]
     small = [i for i, model_out in enumerate(inferred) if model_out.centres and is_small[i]]
     more: list[list[np.ndarray]] = [[] for _ in pages]
     for i, labels in zip(small, _labels_of_other_readings([greys[i] for i in small],
@@ -313,8 +322,7 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
         cut = [r for r, e in zip(regions, edge, strict=True) if e]
         if cut:  # a line may have been chained through a cut digit: order the rest again
             regions = order_regions([r for r, e in zip(regions, edge, strict=True) if not e])
-        if (options.min_line_height and small_page
-                and len({r.line for r in regions}) <= CROP_MAX_LINES):
+        if options.min_line_height and small_page:
             regions = drop_short_lines(regions, options.min_line_height)
         if options.one_line:
             regions = main_line(regions)

@@ -115,6 +115,17 @@ def centre_peaks(heat: np.ndarray, sizes: np.ndarray, digit_height: float, thres
             for y, x in zip(ys, xs, strict=True)]
 
 
+def centre_rows(centres: Sequence[Centre]) -> int:
+    """How many rows of digits the centres stand in: taken top to bottom, a centre more
+    than half its digit height below the one before starts a new row."""
+    rows, last = 0, None
+    for y, size in sorted((c.y, c.size) for c in centres):
+        if last is None or y - last > 0.5 * size:
+            rows += 1
+        last = y
+    return rows
+
+
 MERGE_BLOCK = 512  # peaks tested against all stronger ones at a time (bounds memory)
 
 

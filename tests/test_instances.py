@@ -333,8 +333,9 @@ def test_a_line_far_shorter_than_the_number_is_dropped_on_small_images(tmp_path,
 
 
 def test_a_small_image_of_many_lines_is_a_form_whose_short_lines_stay(centre_model):
-    """An image small enough for the multi-scale reading but holding more lines of digits
-    than a field crop (CROP_MAX_LINES) is a form: its line of smaller digits is read."""
+    """An image small enough for the multi-scale reading but holding more rows of digits
+    than a field crop (CROP_MAX_LINES) is a form, read once as a page: its line of
+    smaller digits is read."""
     from fcn8_ocr.pipeline import CROP_MAX_LINES
 
     rows = 6
@@ -347,5 +348,13 @@ def test_a_small_image_of_many_lines_is_a_form_whose_short_lines_stay(centre_mod
         cv2.ellipse(page, (cx, 30 + 40 * rows), (4, 6), 0, 0, 360, 20, -1)
     every = regions_of(centre_model, page, options=Options(digit_height=24.0, min_line_height=0.0))
     assert len({r.line for r in every}) == rows + 1 and len(every) == 2 * rows + 3
-    default = regions_of(centre_model, page, options=Options(digit_height=24.0))
-    assert [r.box for r in default] == [r.box for r in every]
+    segmenter, calls = OnnxModel(centre_model), []
+
+    def counting(batch, release_memory=False):
+        calls.append(batch.shape)
+        return segmenter(batch, release_memory=release_memory)
+
+    (default,) = segment_pages([Page("t", "p", 1, page)], counting, segmenter.info,
+                               Options(digit_height=24.0))
+    assert [r.box for r in default.regions] == [r.box for r in every]
+    assert len(calls) == 1  # read once, as a page: not voted over seven readings

@@ -3,7 +3,14 @@
 import numpy as np
 
 from fcn8_ocr import regions
-from fcn8_ocr.regions import Centre, digit_strings, drop_short_lines, extract_regions, merge_peaks
+from fcn8_ocr.regions import (
+    Centre,
+    centre_rows,
+    digit_strings,
+    drop_short_lines,
+    extract_regions,
+    merge_peaks,
+)
 
 BG = 10
 
@@ -92,3 +99,13 @@ def test_peaks_merge_the_same_when_tested_in_small_blocks(monkeypatch):
     assert 20 < len(whole) < 400  # some merged, some kept
     monkeypatch.setattr(regions, "MERGE_BLOCK", 7)
     assert merge_peaks(peaks) == whole
+
+
+def test_centre_rows_counts_the_rows_digits_stand_in():
+    """Centres a few pixels apart in height are one row (a wavy hand), a digit height
+    apart two; no centre, no row."""
+    row = [Centre(100 + dy, 30 * k, 24.0, 0.9) for k, dy in enumerate((0, 5, -4, 9, 2))]
+    below = [Centre(150 + dy, 30 * k, 24.0, 0.9) for k, dy in enumerate((0, -3, 4))]
+    assert centre_rows(row) == 1
+    assert centre_rows(row + below) == 2 == centre_rows(below[::-1] + row)
+    assert centre_rows([]) == 0
