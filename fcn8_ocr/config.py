@@ -15,8 +15,8 @@ class Options:
     """How pages are segmented (CLI options map 1:1 onto these)."""
 
     digit_height: float | None = None  # page pixels; None = estimate per page
-    size_quantile: float = 0.4         # estimated: the model's digit sizes (heat-weighted) this
-    # share of which are smaller; under 0.5 favours a page's smaller digits (pipeline._measured_height)
+    size_quantile: float = 0.4         # pages and forms are read at the digit height this share of
+    # the model's digit sizes (heat-weighted) is under; 0.5 = the median (pipeline._measured_height)
     tile: int = 768                    # model-scale tile side
     whole_below: int = 1_600_000       # model-scale pages up to this many pixels: one window
     margin: int = 32                   # context kept around each tile's core
@@ -28,7 +28,7 @@ class Options:
     keep_cut: bool = False             # keep digits the page's edge cuts through
     one_line: bool = False             # each page is a field crop: keep only its main line
     multi_scale_below: int = 400_000   # model-scale pages up to this many pixels and 5 rows of
-    # digits (field crops, not forms: pipeline.CROP_MAX_LINES): each digit's class is voted at
+    # digits (field crops, not forms: pipeline.CROP_MAX_ROWS): each digit's class is voted at
     # five scales and two slants (pipeline.VOTE_SCALES, VOTE_SLANTS); 0 = once
     min_line_height: float = 0.6       # on those images, lines of digits less tall than this x the
     # tallest line's are dropped (printed numbers, neighbouring rows' smaller marks); 0 = keep all

@@ -51,7 +51,7 @@ VOTE_SCALES = (0.8, 0.9, 1.12, 1.25)
 VOTE_SLANTS = (0.4, 0.8)
 # a field crop holds its own line of digits and the edges of the rows around it; a small
 # image with more rows of digit centres than this is a form, read as a page (`_is_crop`)
-CROP_MAX_LINES = 5
+CROP_MAX_ROWS = 5
 
 
 @dataclass
@@ -153,9 +153,9 @@ def _measured_height(centres: list[Centre], quantile: float) -> float | None:
 
 def _is_crop(norm: Normalised, centres: list[Centre], options: Options) -> bool:
     """A field crop or strip: at most `options.multi_scale_below` pixels at model scale and
-    at most CROP_MAX_LINES rows of digit centres; anything else is a page (or a form)."""
+    at most CROP_MAX_ROWS rows of digit centres; anything else is a page (or a form)."""
     return (norm.image.size <= options.multi_scale_below
-            and centre_rows(centres) <= CROP_MAX_LINES)
+            and centre_rows(centres) <= CROP_MAX_ROWS)
 
 
 def _centre_rule(info: ModelInfo, options: Options) -> CentreRule:
@@ -289,11 +289,11 @@ def segment_pages(pages: list[Page], predictor: Predictor, info: ModelInfo, opti
 
     With a model that sizes digits (`info.instances`) and no `options.digit_height`, a
     page whose digits the model sees more than 25 % off its own digit height (the
-    heat-weighted median of its sizes; on pages and forms, their `options.size_quantile`) is scaled
-    again by what the model measured and inferred once more; a page where it finds no
+    heat-weighted median of its sizes; on pages and forms, their `options.size_quantile`)
+    is scaled again by what the model measured and inferred once more; a page where it finds no
     digit at all is tried at other multiples of the first guess (`_next_height`). On field
     crops and strips (`_is_crop`: at most `options.multi_scale_below` model pixels and
-    CROP_MAX_LINES rows of digits; a form is read as a page), each digit's class is then
+    CROP_MAX_ROWS rows of digits; a form is read as a page), each digit's class is then
     voted over its readings at VOTE_SCALES and VOTE_SLANTS as well
     (`_labels_of_other_readings`), and lines less than `options.min_line_height` times as
     tall as the tallest are dropped (`drop_short_lines`).

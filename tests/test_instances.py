@@ -334,12 +334,12 @@ def test_a_line_far_shorter_than_the_number_is_dropped_on_small_images(tmp_path,
 
 def test_a_small_image_of_many_lines_is_a_form_whose_short_lines_stay(centre_model):
     """An image small enough for the multi-scale reading but holding more rows of digits
-    than a field crop (CROP_MAX_LINES) is a form, read once as a page: its line of
+    than a field crop (CROP_MAX_ROWS) is a form, read once as a page: its line of
     smaller digits is read."""
-    from fcn8_ocr.pipeline import CROP_MAX_LINES
+    from fcn8_ocr.pipeline import CROP_MAX_ROWS
 
     rows = 6
-    assert rows > CROP_MAX_LINES
+    assert rows > CROP_MAX_ROWS
     page = paper(40 * rows + 60, 200)
     for row in range(rows):  # handwritten numbers: two digits each, 24 px
         blob(page, 80, cy=30 + 40 * row)
