@@ -105,12 +105,13 @@ def write_val_sets(out: Path, mnist: str) -> None:
         write_strips(leaned, digits.labels[3000:6000], out / "slantmix", seed=5)
     if not (out / "m2").exists():
         write_synthetic("m2nist", 500, out / "m2", seed=21, split="val", mnist=mnist)
-    if not (out / "pages").exists():  # the page set runner changes for pages are chosen on
-        write_synthetic("document", 20, out / "pages", seed=41, split="val", mnist=mnist,
-                        size=(2480, 3508), digit_height=(40.0, 120.0))
-    if not (out / "midpages").exists():  # and pages of the size the example pages are
-        write_synthetic("document", 20, out / "midpages", seed=43, split="val", mnist=mnist,
-                        size=(1240, 1754), digit_height=(30.0, 90.0))
+    # the page sets runner changes for pages are chosen on: A4 as `document-test`, and the
+    # example pages' size
+    for name, seed, size, heights in (("pages", 41, (2480, 3508), (40.0, 120.0)),
+                                      ("midpages", 43, (1240, 1754), (30.0, 90.0))):
+        if not (out / name).exists():
+            write_synthetic("document", 20, out / name, seed=seed, split="val", mnist=mnist,
+                            size=size, digit_height=heights)
 
 
 def score(model: str, out: Path, sets: list[str]) -> dict:
