@@ -14,10 +14,12 @@ set -u
 SNAPSHOTS=${SNAPSHOTS:-$RUN-snapshots} SECONDS_LEFT=${SECONDS_LEFT:-480} WORKERS=${WORKERS:-14}
 export KERAS_BACKEND=jax PYTHONUNBUFFERED=1  # -P below: the installed package, not ./fcn8_ocr
 mkdir -p "$SNAPSHOTS"
+# the bundled fp32 file, whichever precision default.onnx is
+BUNDLED_FP32=$(python3 -P -c 'from fcn8_ocr.models import bundled_files; print(bundled_files()["fp32"])') || exit 1
 start=$(date +%s)
 timeout "$SECONDS_LEFT" python3 -P -m fcn8_ocr train --workers "$WORKERS" --out "$RUN" --epochs 20 \
     --steps 800 --batch-size 32 --lr 1e-4 --seed 34 --mnist "$MNIST" \
-    --init-from fcn8_ocr/models/default.fp32.onnx --select-by iou --ema 0.999 --patience 40 \
+    --init-from "$BUNDLED_FP32" --select-by iou --ema 0.999 --patience 40 \
     --m2nist-fraction 0.15 --field-fraction 0.4 --row-fraction 0.35 --reproportion 0.4 \
     --quiet "$@" &
 trainer=$!
