@@ -120,18 +120,20 @@ def test_scale_estimate_on_a_field_crop_and_a_page(digits, kind, size, height, c
     assert found >= 0.7 * expected
 
 
-def test_pages_of_mixed_digit_sizes_are_read_for_their_smaller_digits(digits):
-    """A4 pages whose rows hold digits 40-120 px tall: reading at the model's 40th size
-    percentile (the default) scores better than reading at its median, which leaves the
+def test_pages_of_mixed_digit_sizes_are_read_below_the_median_digit_size(digits):
+    """A4 pages whose rows hold digits 40-120 px tall are read at the model's 40th size
+    percentile (the default), a smaller digit height than its median, which leaves the
     smallest digits at under half the model's height; a field crop is read at the median
-    whatever the setting."""
+    whatever the setting. What it buys is a val figure, not this test's: on the 20 val
+    pages 0.728 -> 0.747 with real-v35, 0.739 -> 0.755 with real-v37 (docs/model.md); on
+    two pages the IoU difference is within noise (real-v30 +0.024 a page, real-v35
+    +0.003, real-v37 -0.008), so it is not asserted here."""
     import numpy as np
     from fcn8_ocr.train.synth import document_page
     from fcn8_ocr.train.synthesize import whole_field
 
     from fcn8_ocr.config import Options
     from fcn8_ocr.infer import OnnxModel
-    from fcn8_ocr.metrics import confusion, scores
     from fcn8_ocr.pipeline import segment_pages
     from fcn8_ocr.read import Page
 
@@ -141,16 +143,9 @@ def test_pages_of_mixed_digit_sizes_are_read_for_their_smaller_digits(digits):
         return segment_pages([Page("t", "page", 1, image)], segmenter, segmenter.info,
                              Options(size_quantile=quantile), want_mask=True)[0]
 
-    gain = 0.0
-    for seed in (1, 2):
-        image, labels = document_page(np.random.default_rng(seed), digits, 3508, 2480, (40, 120),
-                                      pen=1.0)
-        default, median = read(image, Options().size_quantile), read(image, 0.5)
-        assert default.norm.digit_height < median.norm.digit_height
-        gain += (scores(confusion(labels, default.mask))["mean_digit_iou"]
-                 - scores(confusion(labels, median.mask))["mean_digit_iou"])
-    # measured +0.024 a page with real-v30's weights, +0.003 with real-v35's (on the 20 val
-    # pages +0.019: 0.728 -> 0.747); 0 when the default is the median
-    assert gain / 2 >= 0.002
+    image, _ = document_page(np.random.default_rng(1), digits, 3508, 2480, (40, 120), pen=1.0)
+    default, median = read(image, Options().size_quantile), read(image, 0.5)
+    # real-v37: 59.1 px against 64.2 at the median; equal when the default is the median
+    assert default.norm.digit_height < 0.95 * median.norm.digit_height
     field, _, _ = whole_field(np.random.default_rng(3), digits, (300, 420), (64.0, 64.0))
     assert read(field, 0.2).norm.digit_height == read(field, 0.5).norm.digit_height
