@@ -121,7 +121,7 @@ def test_scale_estimate_on_a_field_crop_and_a_page(digits, kind, size, height, c
 
 
 def test_pages_of_mixed_digit_sizes_are_read_below_the_median_digit_size(digits):
-    """A4 pages whose rows hold digits 40-120 px tall are read at the model's 40th size
+    """An A4 page whose rows hold digits 40-120 px tall is read at the model's 40th size
     percentile (the default), a smaller digit height than its median, which leaves the
     smallest digits at under half the model's height; a field crop is read at the median
     whatever the setting. What it buys is a val figure, not this test's: on the 20 val
@@ -141,7 +141,7 @@ def test_pages_of_mixed_digit_sizes_are_read_below_the_median_digit_size(digits)
 
     def read(image: np.ndarray, quantile: float):
         return segment_pages([Page("t", "page", 1, image)], segmenter, segmenter.info,
-                             Options(size_quantile=quantile), want_mask=True)[0]
+                             Options(size_quantile=quantile))[0]
 
     image, _ = document_page(np.random.default_rng(1), digits, 3508, 2480, (40, 120), pen=1.0)
     default, median = read(image, Options().size_quantile), read(image, 0.5)
