@@ -28,35 +28,58 @@ def padded_size(size: int, multiple: int) -> int:
     return -(-size // multiple) * multiple
 
 
-def _starts(length: int, tile: int, margin: int) -> list[int]:
+def _even_starts(length: int, count: int, tile: int, margin: int, multiple: int) -> list[int]:
+    """Starts of `count` windows of the smallest common size (on the `multiple` grid) that
+    cover `length` with overlaps of at least 2 x `margin`; [] when that size passes `tile`."""
+    size = padded_size(-(-(length + 2 * margin * (count - 1)) // count), multiple)
+    while size <= tile:  # starts rounded down to the grid can open a gap: widen the windows
+        starts = [i * (length - size) // (count - 1) // multiple * multiple for i in range(count)]
+        starts[-1] = length - size
+        if all(b - a <= size - 2 * margin for a, b in zip(starts, starts[1:])):
+            return starts
+        size += multiple
+    return []
+
+
+def _spans(length: int, tile: int, margin: int, multiple: int) -> list[tuple[int, int, int, int]]:
+    """Windows along one axis of padded `length`: (start, end, core start, core end).
+
+    As few windows as `tile` allows, all of one size (a multiple of `multiple`, at most
+    `tile`), spread evenly so that neighbours overlap by at least 2 x `margin` and not much
+    more; their cores split each overlap in the middle, so every pixel has one owner with
+    at least `margin` pixels of context on each inner side."""
     if length <= tile:
-        return [0]
-    step = tile - 2 * margin
-    starts = list(range(0, length - tile, step))
-    return starts + [length - tile]
+        return [(0, length, 0, length)]
+    count = -(-(length - 2 * margin) // (tile - 2 * margin))
+    while True:
+        starts = _even_starts(length, count, tile, margin, multiple)
+        if starts:
+            break
+        count += 1
+    size = length - starts[-1]
+    cuts = [0] + [(a + size + b) // 2 for a, b in zip(starts, starts[1:])] + [length]
+    return [(start, start + size, cuts[i], cuts[i + 1]) for i, start in enumerate(starts)]
 
 
 def plan_tiles(height: int, width: int, tile: int, margin: int, multiple: int = 32,
                whole_below: int = 0) -> list[Tile]:
-    """Tiles covering a (height, width) image; windows may extend past it (zero padding),
-    up to the next multiple of `multiple`. An image of at most `whole_below` padded pixels
-    is one window: overlapping tiles would infer some pixels twice."""
+    """Tiles covering a (height, width) image, each pixel in exactly one tile's core;
+    windows may extend past it (zero padding), up to the next multiple of `multiple`. An
+    image of at most `whole_below` padded pixels is one window: overlapping tiles would
+    infer some pixels twice."""
     tile = padded_size(tile, multiple)
     ph, pw = padded_size(height, multiple), padded_size(width, multiple)
     if ph * pw <= whole_below:
-        return [Tile(0, 0, ph, pw, (slice(0, height), slice(0, width)),
-                     (slice(0, height), slice(0, width)))]
-    th, tw = min(tile, ph), min(tile, pw)
+        rows, cols = [(0, ph, 0, ph)], [(0, pw, 0, pw)]
+    else:
+        rows, cols = _spans(ph, tile, margin, multiple), _spans(pw, tile, margin, multiple)
     tiles = []
-    for y0 in _starts(ph, th, margin):
-        for x0 in _starts(pw, tw, margin):
-            cy0 = 0 if y0 == 0 else y0 + margin
-            cx0 = 0 if x0 == 0 else x0 + margin
-            cy1 = height if y0 + th >= ph else min(height, y0 + th - margin)
-            cx1 = width if x0 + tw >= pw else min(width, x0 + tw - margin)
+    for y0, y1, cy0, cy1 in rows:
+        for x0, x1, cx0, cx1 in cols:
+            cy1, cx1 = min(cy1, height), min(cx1, width)
             if cy1 <= cy0 or cx1 <= cx0:
                 continue
-            tiles.append(Tile(y0, x0, y0 + th, x0 + tw, (slice(cy0, cy1), slice(cx0, cx1)),
+            tiles.append(Tile(y0, x0, y1, x1, (slice(cy0, cy1), slice(cx0, cx1)),
                               (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))))
     return tiles
 
