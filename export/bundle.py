@@ -10,6 +10,8 @@ and times that too, and writes `fcn8_ocr/models/default.onnx` (+ `default.int8.o
 int8 becomes the default only if it loses at most 0.01 on every test set (mean digit IoU,
 or string accuracy for `--field-test`) and is faster; `--default fp32` (or `int8`) settles
 it instead, where figures beyond the test sets (the real sets, an A4 page) decide.
+`--fp32 FILE` instead of `--run` starts from an fp32 file already exported (the bundled
+one, say): its int8 file is made again and both are measured again.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .metadata import set_metadata
 from .quantize import quantize_int8
 
 MAX_INT8_IOU_LOSS = 0.01
+CALIBRATION_TILES = 1024  # int8 calibration tiles (docs/model.md: the int8 rule)
 
 
 FIGURES = ("mean_digit_iou", "mean_digit_dice", "background_iou", "pixel_accuracy",
@@ -59,18 +62,27 @@ def _set_metrics(model: Path, figures: dict) -> None:
     onnx.save(proto, model)
 
 
-def bundle(run: Path, tests: dict[str, Path], target: Path = DEFAULT_MODEL,
-           checkpoint: str = "best.keras", default: str = "auto") -> dict:
-    weights = run / checkpoint
+def bundle(run: Path | None, tests: dict[str, Path], target: Path = DEFAULT_MODEL,
+           checkpoint: str = "best.keras", default: str = "auto", fp32_file: Path | None = None,
+           calibration_tiles: int = CALIBRATION_TILES) -> dict:
+    """Bundle `run`'s `checkpoint`, or with `fp32_file` an fp32 model already exported (such
+    as the bundled one: its int8 file made and both measured again, no Keras needed)."""
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         fp32 = tmp / "fp32.onnx"
-        export_checkpoint(weights, fp32)
-        fp32_figures = _figures(fp32, tests)
-        metrics_path = tmp / "metrics.json"
-        metrics_path.write_text(json.dumps(fp32_figures))
-        parity = export_checkpoint(weights, fp32, metrics_path=metrics_path)
-        int8 = quantize_int8(fp32, tmp / "int8.onnx")
+        if fp32_file is None:
+            weights = run / checkpoint
+            export_checkpoint(weights, fp32)
+            fp32_figures = _figures(fp32, tests)
+            metrics_path = tmp / "metrics.json"
+            metrics_path.write_text(json.dumps(fp32_figures))
+            parity = export_checkpoint(weights, fp32, metrics_path=metrics_path)
+        else:
+            shutil.copy(fp32_file, fp32)
+            fp32_figures = _figures(fp32, tests)
+            _set_metrics(fp32, fp32_figures)
+            parity = None  # not exported again: its parity was checked when it was
+        int8 = quantize_int8(fp32, tmp / "int8.onnx", count=calibration_tiles)
         int8_figures = _figures(int8, tests)
         _set_metrics(int8, int8_figures)  # each file carries its own measured figures
         loss = max(headline(fp32_figures[k]) - headline(int8_figures[k]) for k in tests)
@@ -108,11 +120,17 @@ def main() -> None:
     parser.add_argument("--default", choices=("auto", "fp32", "int8"), default="auto",
                         help="Which precision becomes default.onnx: auto = int8 if it loses at "
                              f"most {MAX_INT8_IOU_LOSS} on every test set and is faster.")
+    parser.add_argument("--fp32", type=Path, default=None,
+                        help="An exported fp32 model (e.g. the bundled default.fp32.onnx) to "
+                             "bundle instead of --run's checkpoint: int8 made and both measured again.")
+    parser.add_argument("--calibration-tiles", type=int, default=CALIBRATION_TILES,
+                        help="Synthetic tiles the int8 file is calibrated on.")
     args = parser.parse_args()
     tests = {"m2nist_test": args.m2nist_test, "m2nist_overlap_test": args.m2nist_overlap_test,
              "document_test": args.document_test, "field_test": args.field_test}
     report = bundle(args.run, {name: path for name, path in tests.items() if path is not None},
-                    checkpoint=args.checkpoint, default=args.default)
+                    checkpoint=args.checkpoint, default=args.default, fp32_file=args.fp32,
+                    calibration_tiles=args.calibration_tiles)
     args.report.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
 
 

@@ -7,6 +7,7 @@ core is kept, so no seam shows where tiles meet.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -35,7 +36,7 @@ def _even_starts(length: int, count: int, tile: int, margin: int, multiple: int)
     while size <= tile:  # starts rounded down to the grid can open a gap: widen the windows
         starts = [i * (length - size) // (count - 1) // multiple * multiple for i in range(count)]
         starts[-1] = length - size
-        if all(b - a <= size - 2 * margin for a, b in zip(starts, starts[1:])):
+        if all(b - a <= size - 2 * margin for a, b in pairwise(starts)):
             return starts
         size += multiple
     return []
@@ -57,7 +58,7 @@ def _spans(length: int, tile: int, margin: int, multiple: int) -> list[tuple[int
             break
         count += 1
     size = length - starts[-1]
-    cuts = [0] + [(a + size + b) // 2 for a, b in zip(starts, starts[1:])] + [length]
+    cuts = [0] + [(a + size + b) // 2 for a, b in pairwise(starts)] + [length]
     return [(start, start + size, cuts[i], cuts[i + 1]) for i, start in enumerate(starts)]
 
 

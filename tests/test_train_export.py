@@ -14,7 +14,7 @@ import onnxruntime as ort
 import pytest
 from fcn8_ocr.export.quantize import MIX_KEYS, training_mix
 
-from fcn8_ocr.contract import CentreRule
+from fcn8_ocr.contract import CentreRule, read_metadata
 
 pytestmark = pytest.mark.slow
 
@@ -448,12 +448,31 @@ def test_bundle_makes_the_asked_precision_the_default(tiny_run: Path, tmp_path: 
     from fcn8_ocr.export.bundle import bundle
 
     target = tmp_path / "models" / "default.onnx"
-    report = bundle(tiny_run, {"m2nist_test": m2nist_set}, target, default="fp32")
+    # 128 calibration tiles: two chunks of CALIBRATION_CHUNK folded into one histogram each
+    report = bundle(tiny_run, {"m2nist_test": m2nist_set}, target, default="fp32",
+                    calibration_tiles=128)
     assert report["default"] == "fp32"
     assert sorted(p.name for p in target.parent.iterdir()) == ["default.int8.onnx", "default.onnx"]
     assert not any(n.op_type == "QuantizeLinear" for n in onnx.load(target).graph.node)
     int8 = onnx.load(target.with_name("default.int8.onnx"))
     assert any(n.op_type == "QuantizeLinear" for n in int8.graph.node)
+    assert "calibrated on 128 synth tiles" in read_metadata(
+        {p.key: p.value for p in int8.metadata_props})["quantization"]
+
+    # the bundled fp32 file bundled again without its Keras checkpoint: int8 made anew,
+    # both measured again, int8 the default as asked
+    fp32_copy = tmp_path / "shipped-fp32.onnx"
+    fp32_copy.write_bytes(target.read_bytes())
+    again = bundle(None, {"m2nist_test": m2nist_set}, target, default="int8", fp32_file=fp32_copy,
+                   calibration_tiles=64)
+    assert again["default"] == "int8" and again["parity"] is None
+    assert again["fp32"]["m2nist_test"]["mean_digit_iou"] == report["fp32"]["m2nist_test"]["mean_digit_iou"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["default.fp32.onnx", "default.onnx"]
+    assert any(n.op_type == "QuantizeLinear" for n in onnx.load(target).graph.node)
+    shipped = onnx.load(target.with_name("default.fp32.onnx"))
+    assert not any(n.op_type == "QuantizeLinear" for n in shipped.graph.node)
+    metadata = read_metadata({p.key: p.value for p in shipped.metadata_props})
+    assert metadata["metrics"]["m2nist_test"]["images"] == again["fp32"]["m2nist_test"]["images"]
 
 
 def test_worker_processes_feed_the_tiles_of_tf_data_and_train(tmp_path: Path):
