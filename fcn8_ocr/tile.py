@@ -51,6 +51,8 @@ def _spans(length: int, tile: int, margin: int, multiple: int) -> list[tuple[int
     at least `margin` pixels of context on each inner side."""
     if length <= tile:
         return [(0, length, 0, length)]
+    if tile - 2 * margin < multiple:
+        raise ValueError(f"a {tile} px tile with {margin} px margins cannot move by {multiple} px")
     count = -(-(length - 2 * margin) // (tile - 2 * margin))
     while True:
         starts = _even_starts(length, count, tile, margin, multiple)

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,3 +37,8 @@ def test_tiles_overlap_little_more_than_their_margins():
         tiles = plan_tiles(h, w, 768, 32)
         inferred = sum((t.y1 - t.y0) * (t.x1 - t.x0) for t in tiles)
         assert inferred <= 1.2 * padded_size(h, 32) * padded_size(w, 32), (h, w)
+
+
+def test_a_tile_that_cannot_move_past_its_margins_is_refused():
+    with pytest.raises(ValueError, match="cannot move"):
+        plan_tiles(1000, 1000, 96, 40)
