@@ -25,6 +25,7 @@ from pathlib import Path
 
 import onnx
 
+from fcn8_ocr.config import INT8_CALIBRATION_TILES
 from fcn8_ocr.evaluate import evaluate
 from fcn8_ocr.models import ALTERNATE_NAMES, DEFAULT_MODEL
 
@@ -33,7 +34,6 @@ from .metadata import set_metadata
 from .quantize import quantize_int8
 
 MAX_INT8_IOU_LOSS = 0.01
-CALIBRATION_TILES = 1024  # int8 calibration tiles (docs/model.md: the int8 rule)
 
 
 FIGURES = ("mean_digit_iou", "mean_digit_dice", "background_iou", "pixel_accuracy",
@@ -64,7 +64,7 @@ def _set_metrics(model: Path, figures: dict) -> None:
 
 def bundle(run: Path | None, tests: dict[str, Path], target: Path = DEFAULT_MODEL,
            checkpoint: str = "best.keras", default: str = "auto", fp32_file: Path | None = None,
-           calibration_tiles: int = CALIBRATION_TILES) -> dict:
+           calibration_tiles: int = INT8_CALIBRATION_TILES) -> dict:
     """Bundle `run`'s `checkpoint`, or with `fp32_file` an fp32 model already exported (such
     as the bundled one: its int8 file made and both measured again, no Keras needed)."""
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--fp32", type=Path, default=None,
                         help="An exported fp32 model (e.g. the bundled default.fp32.onnx) to "
                              "bundle instead of --run's checkpoint: int8 made and both measured again.")
-    parser.add_argument("--calibration-tiles", type=int, default=CALIBRATION_TILES,
+    parser.add_argument("--calibration-tiles", type=int, default=INT8_CALIBRATION_TILES,
                         help="Synthetic tiles the int8 file is calibrated on.")
     args = parser.parse_args()
     tests = {"m2nist_test": args.m2nist_test, "m2nist_overlap_test": args.m2nist_overlap_test,

@@ -25,6 +25,7 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
+from fcn8_ocr.config import INT8_CALIBRATION_TILES
 from fcn8_ocr.contract import read_metadata
 from fcn8_ocr.write import atomic_write
 
@@ -87,7 +88,7 @@ CALIBRATION_CHUNK = 64  # tiles whose activations are held at once
 
 
 def quantize_int8(fp32: str | Path, out: str | Path, calibration: str = "synth",
-                  count: int = 256) -> Path:
+                  count: int = INT8_CALIBRATION_TILES) -> Path:
     """Write an int8 QDQ copy of `fp32` (same inputs, outputs and metadata) to `out`,
     calibrated on `count` tiles, CALIBRATION_CHUNK at a time."""
     fp32, out = Path(fp32), Path(out)

@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from fcn8_ocr.config import INT8_CALIBRATION_TILES
 from fcn8_ocr.write import atomic_write
 
 from .parity import parity_inputs
@@ -34,13 +35,14 @@ def compare(reference: Path, candidate: Path, providers: list[str], images: np.n
             "speedup": ref["seconds"] / max(cand["seconds"], 1e-9), "providers": providers}
 
 
-def write_variant(fp32: Path, out: Path, kind: str, calibration: str = "synth") -> dict | None:
+def write_variant(fp32: Path, out: Path, kind: str, calibration: str = "synth",
+                  calibration_tiles: int = INT8_CALIBRATION_TILES) -> dict | None:
     """Write the `kind` ("int8" or "fp16") variant of `fp32` to `out` and compare it with
     `fp32` (`compare`); None for fp16 where no CUDA provider can check it."""
     if kind == "int8":
         from .quantize import quantize_int8
 
-        quantize_int8(fp32, out, calibration)
+        quantize_int8(fp32, out, calibration, count=calibration_tiles)
         return compare(fp32, out, ["CPUExecutionProvider"])
     to_fp16(fp32, out)
     if "CUDAExecutionProvider" not in ort.get_available_providers():

@@ -13,8 +13,8 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .config import INT8_CALIBRATION_TILES, OPTIONS
 from .config import JOB_DEFAULTS as JOB
-from .config import OPTIONS
 from .config import SYNTH_DEFAULTS as SYNTH
 from .config import TRAIN_DEFAULTS as TRAIN
 
@@ -407,9 +407,11 @@ def evaluate(model: str, data: str, out: Path | None, digit_height: float | None
 @click.option("--int8", is_flag=True, help="Write a static int8 (QDQ) model to --out.")
 @click.option("--calibration", default="synth", show_default=True,
               help="int8 calibration data: 'synth' or a folder of images/ + labels/.")
+@click.option("--calibration-tiles", type=click.IntRange(min=8), default=INT8_CALIBRATION_TILES,
+              show_default=True, help="int8: how many tiles to calibrate on.")
 @click.option("--fp16", is_flag=True, help="Write an fp16 model (for CUDA) to --out.")
 def export(weights: str, out: Path, opset: int, probabilities: bool, metrics_path: str | None,
-           int8: bool, calibration: str, fp16: bool) -> None:
+           int8: bool, calibration: str, calibration_tiles: int, fp16: bool) -> None:
     """Convert a Keras checkpoint to ONNX (uint8 image in; labels, scores out)."""
     _require_train_extra()
     if int8 and fp16:
@@ -428,7 +430,7 @@ def export(weights: str, out: Path, opset: int, probabilities: bool, metrics_pat
     if int8 or fp16:
         from .export.variants import write_variant
 
-        check = write_variant(fp32, out, "int8" if int8 else "fp16", calibration)
+        check = write_variant(fp32, out, "int8" if int8 else "fp16", calibration, calibration_tiles)
         if check is None:
             click.echo(f"wrote {out} (fp16, not validated: no CUDA provider here)")
         else:

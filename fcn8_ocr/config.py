@@ -108,3 +108,6 @@ class SynthConfig:
 
 TRAIN_DEFAULTS = TrainConfig()
 SYNTH_DEFAULTS = SynthConfig()
+# synthetic tiles an int8 file is calibrated on (`fcn8-ocr export --int8`, the bundle); the
+# bundled file's 1,024 passed the int8 rule where 512 did not (docs/model.md)
+INT8_CALIBRATION_TILES = 1024

@@ -216,7 +216,8 @@ def test_docs_standalone_script_runs(tiny_onnx: tuple[Path, dict], tmp_path: Pat
 def test_int8_export_keeps_the_contract(tiny_run: Path, tmp_path: Path):
     out = tmp_path / "int8.onnx"
     result = subprocess.run([sys.executable, "-m", "fcn8_ocr", "export", "--weights",
-                             str(tiny_run / "best.keras"), "--out", str(out), "--int8"],
+                             str(tiny_run / "best.keras"), "--out", str(out), "--int8",
+                             "--calibration-tiles", "64"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "same class as fp32" in result.stdout
@@ -236,7 +237,7 @@ def test_int8_export_keeps_the_contract(tiny_run: Path, tmp_path: Path):
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert sorted(o.name for o in session.get_outputs()) == ["centres", "labels", "scores", "sizes"]
     meta = session.get_modelmeta().custom_metadata_map
-    assert "int8" in json.loads(meta["fcn8_ocr.quantization"])
+    assert "calibrated on 64 synth tiles" in json.loads(meta["fcn8_ocr.quantization"])
     # calibrated on tiles drawn in the shares the model was trained on (rows included)
     config = json.loads((tiny_run / "training.json").read_text())
     assert training_mix(meta) == {k: config[k] for k in MIX_KEYS}
