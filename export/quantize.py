@@ -40,14 +40,23 @@ class TileReader(CalibrationDataReader):
     go, so memory holds one chunk, not every tile (512 tiles at once outgrew 24 GiB)."""
 
     def __init__(self, tiles: np.ndarray, batch: int = 8) -> None:
-        self.all = [tiles[i : i + batch] for i in range(0, len(tiles), batch)]
-        self.batches = iter(self.all)
+        self.batch = batch
+        self.whole = [tiles[i : i + batch] for i in range(0, len(tiles), batch)]
+        self.batches = iter(self.whole)
 
     def __len__(self) -> int:
-        return len(self.all)
+        return len(self.whole)
 
     def set_range(self, start_index: int, end_index: int) -> None:
-        self.batches = iter(self.all[start_index:end_index])
+        self.batches = iter(self.whole[start_index:end_index])
+
+    def stride(self, tiles: int) -> int:
+        """Batches per chunk of about `tiles` tiles; a divisor of the batch count, as
+        onnxruntime asks."""
+        chunk = max(1, tiles // self.batch)
+        while len(self) % chunk:
+            chunk -= 1
+        return chunk
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         batch = next(self.batches, None)
@@ -82,8 +91,6 @@ def calibration_tiles(source: str, count: int = 64, tile: int = 256, seed: int =
 
 
 CALIBRATION_PERCENTILE = 99.99
-
-
 CALIBRATION_CHUNK = 64  # tiles whose activations are held at once
 
 
@@ -108,15 +115,12 @@ def quantize_int8(fp32: str | Path, out: str | Path, calibration: str = "synth",
         mix = training_mix(metadata)
         tiles = calibration_tiles(calibration, count, mix=mix)
         reader = TileReader(tiles)
-        chunk = max(1, CALIBRATION_CHUNK // len(reader.all[0]))
-        while len(reader) % chunk:  # onnxruntime asks for chunks that divide the batches
-            chunk -= 1
         quantize_static(str(prepared), str(staged), reader,
                         quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, per_channel=True,
                         calibrate_method=CalibrationMethod.Percentile,
                         extra_options={"CalibPercentile": CALIBRATION_PERCENTILE,
-                                       "CalibStridedMinMax": chunk},
+                                       "CalibStridedMinMax": reader.stride(CALIBRATION_CHUNK)},
                         # with Relu listed, each conv's ReLU folds into its quantized
                         # output range: int8 from conv to conv, no float ReLU between
                         op_types_to_quantize=["Conv", "MaxPool", "Relu"],

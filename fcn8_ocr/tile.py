@@ -54,10 +54,7 @@ def _spans(length: int, tile: int, margin: int, multiple: int) -> list[tuple[int
     if tile - 2 * margin < multiple:
         raise ValueError(f"a {tile} px tile with {margin} px margins cannot move by {multiple} px")
     count = -(-(length - 2 * margin) // (tile - 2 * margin))
-    while True:
-        starts = _even_starts(length, count, tile, margin, multiple)
-        if starts:
-            break
+    while not (starts := _even_starts(length, count, tile, margin, multiple)):
         count += 1
     size = length - starts[-1]
     cuts = [0] + [(a + size + b) // 2 for a, b in pairwise(starts)] + [length]
