@@ -7,9 +7,10 @@ crops/<digit>/<page>_<n>.png, results.jsonl, errors.jsonl, masks/, overlays/,
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
-import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -29,17 +30,41 @@ TEMP_GLOB = f"{TEMP_PREFIX}*.tmp"
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".tmp")
+    """Write `data` to `path` via a temporary file in the same folder and a rename; the
+    folder is made when missing (mode 0o644 less the umask, as `open` makes files)."""
+    tmp, fd = _create_temporary(path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_TEMPORARY_NAMES = itertools.count()  # with the process and thread ids: names no one else has
+_CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(
+    os, "O_CLOEXEC", 0)
+
+
+def _create_temporary(folder: Path) -> tuple[str, int]:
+    """A new temporary file in `folder` (made if missing), open for writing: its name and fd.
+    Cheaper than `tempfile.mkstemp` (no random names, no chmod, no mkdir per file), which
+    cost as much as the disk on a page of 300 crops (docs/benchmarks.md, tenth session)."""
+    for _ in range(100):
+        name = (f"{folder}{os.sep}{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-"
+                f"{next(_TEMPORARY_NAMES)}.tmp")
+        try:
+            return name, os.open(name, _CREATE_NEW, 0o644)
+        except FileNotFoundError:
+            folder.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # left by a killed run of the same process id
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
 
 
 def encode_png(image: np.ndarray, name: Path | str = "image") -> bytes:

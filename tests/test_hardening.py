@@ -41,6 +41,57 @@ except OSError as exc:
     assert path.read_bytes() == b'{"name":"a"}\n'
 
 
+
+def test_a_full_disk_keeps_the_old_crop_and_no_temporary(tmp_path):
+    """`atomic_write` cut short by the file size limit: the file already there is kept
+    whole and the temporary file is removed."""
+    path = tmp_path / "crops" / "7" / "page_001.png"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"old")
+    script = f"""
+import resource, signal
+from pathlib import Path
+from fcn8_ocr.write import atomic_write
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (5000, 5000))
+try:
+    atomic_write(Path({str(path)!r}), bytes(20000))
+except OSError as exc:
+    print("raised", exc.errno)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert "raised" in result.stdout, result.stderr
+    assert path.read_bytes() == b"old"
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_atomic_write_makes_folders_and_steps_over_a_stale_temporary(tmp_path):
+    """A missing folder is made; a temporary file a killed run of the same process id left
+    under the next name is stepped over, not written into or deleted."""
+    import threading
+
+    from fcn8_ocr import write
+
+    folder = tmp_path / "a" / "b"
+    atomic_write = write.atomic_write
+    atomic_write(folder / "first.png", b"1")
+    upcoming = next(write._TEMPORARY_NAMES) + 1  # the name after the one this call used
+    stale = folder / (f"{write.TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-"
+                      f"{upcoming}.tmp")
+    stale.write_bytes(b"stale")
+    atomic_write(folder / "second.png", b"2")
+    assert (folder / "first.png").read_bytes() == b"1"
+    assert (folder / "second.png").read_bytes() == b"2"
+    assert stale.read_bytes() == b"stale"
+    assert (folder / "second.png").stat().st_mode & 0o777 == 0o644 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def m2nist_pair(folder: Path, masks: np.ndarray) -> Path:
     folder.mkdir()
     images = np.zeros((2, 64, 84), np.uint8)
