@@ -193,7 +193,6 @@ def extract_instances(labels: np.ndarray, scores: np.ndarray, centres: list[Cent
     digit = labels != background
     best = np.full(labels.shape, np.inf, np.float32)
     owner = np.full(labels.shape, -1, np.int32)
-    windows = []
     h, w = labels.shape
     for k, c in enumerate(centres):
         ry, rx = int(np.ceil(reach[1] * c.size)), int(np.ceil(reach[0] * c.size))
@@ -205,30 +204,57 @@ def extract_instances(labels: np.ndarray, scores: np.ndarray, centres: list[Cent
         closer = (dist <= 1.0) & (dist < best_here) & digit[window]
         best_here[closer] = dist[closer]
         owner_here[closer] = k
-        windows.append(window)
+    return order_regions(_owned_regions(owner, labels, scores, centres, background,
+                                        min_area_ratio, more_labels))
+
+
+def _owned_regions(owner: np.ndarray, labels: np.ndarray, scores: np.ndarray,
+                   centres: list[Centre], background: int, min_area_ratio: float,
+                   more_labels: Sequence[np.ndarray]) -> list[Region]:
+    """A region for each centre that owns enough pixels (`owner`: the centre's index per
+    pixel, -1 for none), its class voted and its confidence taken as `extract_instances`
+    says; the counts of all centres at once (one bincount each, not a pass per digit)."""
+    ys, xs = np.nonzero(owner >= 0)
+    ids = owner[ys, xs]
+    count, classes = len(centres), background + 1
+    area = np.bincount(ids, minlength=count)
+    sizes = np.array([c.size for c in centres], np.float64)
+    present = np.flatnonzero(area)
+    if not len(present):
+        return []
+    # boxes: each centre's pixels are one run once sorted by owner (row-major within it)
+    order = np.argsort(ids, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(area[present])[:-1]]).astype(np.intp)
+    y0s, y1s = (np.minimum.reduceat(ys[order], starts), np.maximum.reduceat(ys[order], starts))
+    x0s, x1s = (np.minimum.reduceat(xs[order], starts), np.maximum.reduceat(xs[order], starts))
+    kept = area[present] >= min_area_ratio * sizes[present] ** 2
+    index = present[kept]
+
+    def shares_of(values: np.ndarray) -> np.ndarray:  # (kept, digit classes): share of pixels
+        key = ids * classes + np.minimum(values[ys, xs], background)  # background: not counted
+        votes = np.bincount(key, minlength=count * classes).reshape(count, classes)
+        return votes[index, :background] / area[index, None]
+
+    shares = shares_of(labels)
+    for other in more_labels:
+        shares = shares + shares_of(other)
+    won = shares.argmax(axis=1)
+    winner = np.full(count, -1, np.intp)
+    winner[index] = won
+    voting = labels[ys, xs] == winner[ids]  # pixels of the class their region took
+    voters = np.bincount(ids[voting], minlength=count)
+    total = np.bincount(ids[voting], weights=scores[ys, xs][voting], minlength=count)
     regions = []
-    for k, (c, window) in enumerate(zip(centres, windows, strict=True)):
-        mine = owner[window] == k
-        area = int(mine.sum())
-        if area < min_area_ratio * c.size**2:
-            continue
-        ys, xs = np.nonzero(mine)
-        y0, x0 = int(ys.min()), int(xs.min())
-        mask = mine[y0 : ys.max() + 1, x0 : xs.max() + 1]
-        y0, x0 = y0 + window[0].start, x0 + window[1].start
-        box = (slice(y0, y0 + mask.shape[0]), slice(x0, x0 + mask.shape[1]))
-        box_labels = labels[box][mask]
-        votes = np.bincount(box_labels, minlength=background + 1)[:background]
-        shares = votes / area
-        for other in more_labels:
-            shares = shares + np.bincount(other[box][mask], minlength=background + 1)[:background] / area
-        cls = int(np.argmax(shares))
-        voters = scores[box][mask][box_labels == cls]  # none: only the other readings saw it
-        share = shares[cls] / (1 + len(more_labels))
-        mean = float(voters.sum() / voters.size) if voters.size else 0.0  # np.mean's value, less overhead
-        conf = mean * min(1.0, share) * min(1.0, c.heat / 0.5)
-        regions.append(Region(cls, round(conf, 4), (x0, y0, mask.shape[1], mask.shape[0]), mask))
-    return order_regions(regions)
+    for row, (k, y0, y1, x0, x1) in enumerate(zip(index, y0s[kept], y1s[kept], x0s[kept],
+                                                  x1s[kept], strict=True)):
+        cls, c = int(won[row]), centres[k]
+        mean = total[k] / voters[k] if voters[k] else 0.0  # none: only other readings saw it
+        share = shares[row, cls] / (1 + len(more_labels))
+        conf = float(mean) * min(1.0, share) * min(1.0, c.heat / 0.5)
+        mask = owner[y0 : y1 + 1, x0 : x1 + 1] == k
+        regions.append(Region(cls, round(conf, 4), (int(x0), int(y0), int(x1 - x0 + 1),
+                                                    int(y1 - y0 + 1)), mask))
+    return regions
 
 
 def cut_by_edge(region: Region, shape: tuple[int, int]) -> bool:

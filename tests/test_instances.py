@@ -358,3 +358,75 @@ def test_a_small_image_of_many_lines_is_a_form_whose_short_lines_stay(centre_mod
                                Options(digit_height=24.0))
     assert [r.box for r in default.regions] == [r.box for r in every]
     assert len(calls) == 1  # read once, as a page: not voted over seven readings
+
+
+def _regions_one_by_one(labels, scores, owner, centres, min_area_ratio, more_labels):
+    """What each region should be, worked out one centre at a time (the oracle for the
+    counts `extract_instances` takes for all centres at once)."""
+    found = []
+    for k, c in enumerate(centres):
+        mine = owner == k
+        area = int(mine.sum())
+        if area == 0 or area < min_area_ratio * c.size**2:
+            continue
+        ys, xs = np.nonzero(mine)
+        box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+        shares = np.bincount(labels[mine], minlength=BG + 1)[:BG] / area
+        for other in more_labels:
+            shares = shares + np.bincount(other[mine], minlength=256)[:BG] / area
+        cls = int(np.argmax(shares))
+        voters = scores[mine][labels[mine] == cls]
+        mean = float(voters.mean()) if voters.size else 0.0
+        conf = mean * min(1.0, shares[cls] / (1 + len(more_labels))) * min(1.0, c.heat / 0.5)
+        found.append((cls, round(conf, 4), (int(xs.min()), int(ys.min()),
+                                            int(xs.max() - xs.min() + 1),
+                                            int(ys.max() - ys.min() + 1)), mine[box]))
+    return found
+
+
+def test_instance_votes_match_counting_one_region_at_a_time():
+    """Random class maps, centres and other readings: every region's class, confidence,
+    box and mask are what counting its own pixels alone gives (centres owning too few
+    pixels or none are dropped; other readings' background and ignore values do not vote)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from fcn8_ocr.regions import Centre
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.integers(0, 2**31 - 1), st.integers(0, 12), st.integers(0, 2),
+           st.sampled_from([0.0, 0.04, 0.3]))
+    def check(seed, count, readings, min_area_ratio):
+        rng = np.random.default_rng(seed)
+        labels = np.where(rng.random((60, 80)) < 0.4, rng.integers(0, BG, (60, 80)), BG)
+        labels = labels.astype(np.uint8)
+        scores = rng.random((60, 80)).astype(np.float32)
+        centres = [Centre(int(rng.integers(0, 60)), int(rng.integers(0, 80)),
+                          float(rng.uniform(4, 30)), float(rng.uniform(0.1, 1.0)),
+                          int(rng.integers(-1, BG))) for _ in range(count)]
+        more = [rng.choice(np.array([0, 3, 7, BG, 255], np.uint8), (60, 80))
+                for _ in range(readings)]
+        regions = extract_instances(labels, scores, centres, BG, min_area_ratio,
+                                    more_labels=more)
+        got = sorted((r.digit, r.confidence, r.box, r.mask.tobytes()) for r in regions)
+        want = sorted((d, c, b, m.tobytes()) for d, c, b, m in _regions_one_by_one(
+            labels, scores, _owners(labels, centres), centres, min_area_ratio, more))
+        assert got == want
+
+    check()
+
+
+def _owners(labels, centres):
+    """Each digit pixel's nearest centre within reach (the rule `extract_instances` states;
+    distances kept as float32, as it keeps them)."""
+    from fcn8_ocr.contract import DEFAULT_CENTRE_RULE
+
+    reach = DEFAULT_CENTRE_RULE.reach
+    ys, xs = np.mgrid[: labels.shape[0], : labels.shape[1]]
+    best = np.full(labels.shape, np.inf, np.float32)
+    owner = np.full(labels.shape, -1)
+    for k, c in enumerate(centres):
+        dist = np.hypot((xs - c.x) / (reach[0] * c.size), (ys - c.y) / (reach[1] * c.size))
+        closer = (dist <= 1.0) & (dist < best) & (labels != BG)
+        best[closer], owner[closer] = dist[closer], k
+    return owner
