@@ -186,15 +186,13 @@ def _to_page(region: Region, grey: np.ndarray, norm: Normalised, options: Option
         grown = cv2.dilate(grown, np.ones((2 * radius + 1,) * 2, np.uint8))
         window = (slice(gy0, gy1), slice(gx0, gx1))
         refined = page_ink(grey[window], norm, window, options.ink_level) & grown.astype(bool)
-        if refined.sum() >= 0.05 * mask.sum():
+        if np.count_nonzero(refined) >= 0.05 * np.count_nonzero(mask):
             mask, x0, y0 = refined, gx0, gy0
-    ys, xs = np.nonzero(mask)
-    if len(ys) == 0:
+    bx, by, bw, bh = cv2.boundingRect(mask.view(np.uint8))  # of its pixels; 0 x 0 if none
+    if bw == 0:
         return None
-    bx0, by0, bx1, by1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
-    return Region(region.digit, region.confidence,
-                  (int(x0 + bx0), int(y0 + by0), int(bx1 - bx0), int(by1 - by0)),
-                  mask[by0:by1, bx0:bx1], region.line, region.position)
+    return Region(region.digit, region.confidence, (x0 + bx, y0 + by, bw, bh),
+                  mask[by : by + bh, bx : bx + bw], region.line, region.position)
 
 
 def page_mask(shape: tuple[int, int], regions: list[Region], background: int) -> np.ndarray:
