@@ -1,6 +1,7 @@
 """bench/run.py --quick still works (figures are not judged here, only produced)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,17 @@ def test_a_full_benchmark_without_the_bundled_checkpoint_stops_instead_of_timing
     assert result.returncode != 0
     assert f"{missing}: the bundled model's Keras checkpoint is needed" in result.stderr
     assert not (tmp_path / "full.json").exists()
+
+
+def test_runner_ab_pairs_an_earlier_commit_with_the_working_tree(tmp_path):
+    """bench/runner_ab.py imports the package of a commit beside the working tree's and
+    times both on the same page (HEAD against the tree: a ratio, whatever its value)."""
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode:
+        pytest.skip("not a git checkout")
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "runner_ab.py"), "--before", "HEAD",
+                             "--pages", "1", "--rounds", "1"], capture_output=True, text=True,
+                            timeout=600, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("before: median") and lines[1].startswith("now: median")
+    assert "paired by page: median" in lines[2]
