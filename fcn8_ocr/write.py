@@ -10,6 +10,7 @@ import errno
 import itertools
 import json
 import os
+import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -46,23 +47,31 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-_TEMPORARY_NAMES = itertools.count()  # with the process and thread ids: names no one else has
+_TEMPORARY_NAMES = itertools.count()
+# with the process id, thread id and counter, a name no other writer picks: not another
+# node's process of the same id on a shared --out (Ray), nor a forked child
+_HOST_TOKEN = secrets.token_hex(4)
 _CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(
     os, "O_CLOEXEC", 0)
 
 
+def _temporary_name(folder: Path, number: int) -> str:
+    return (f"{folder}{os.sep}{TEMP_PREFIX}{os.getpid()}-{_HOST_TOKEN}-"
+            f"{threading.get_ident()}-{number}.tmp")
+
+
 def _create_temporary(folder: Path) -> tuple[str, int]:
     """A new temporary file in `folder` (made if missing), open for writing: its name and fd.
-    Cheaper than `tempfile.mkstemp` (no random names, no chmod, no mkdir per file), which
-    cost as much as the disk on a page of 300 crops (docs/benchmarks.md, tenth session)."""
+    Cheaper than `tempfile.mkstemp` (no random name each time, no chmod, no mkdir per
+    file), which cost as much as the disk on a page of 300 crops (docs/benchmarks.md,
+    tenth session)."""
     for _ in range(100):
-        name = (f"{folder}{os.sep}{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-"
-                f"{next(_TEMPORARY_NAMES)}.tmp")
+        name = _temporary_name(folder, next(_TEMPORARY_NAMES))
         try:
             return name, os.open(name, _CREATE_NEW, 0o644)
         except FileNotFoundError:
             folder.mkdir(parents=True, exist_ok=True)
-        except FileExistsError:  # left by a killed run of the same process id
+        except FileExistsError:  # taken: left by a killed run, or another writer's
             continue
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
 

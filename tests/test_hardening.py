@@ -65,24 +65,24 @@ except OSError as exc:
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
 
 
-def test_atomic_write_makes_folders_and_steps_over_a_stale_temporary(tmp_path):
-    """A missing folder is made; a temporary file a killed run of the same process id left
-    under the next name is stepped over, not written into or deleted."""
-    import threading
+def test_atomic_write_makes_folders_and_steps_over_a_taken_temporary(tmp_path, monkeypatch):
+    """A missing folder is made; a temporary file under the name it would take next (left
+    by a killed run, or another writer's) is stepped over, not written into or deleted."""
+    import itertools
 
     from fcn8_ocr import write
 
     folder = tmp_path / "a" / "b"
-    atomic_write = write.atomic_write
-    atomic_write(folder / "first.png", b"1")
-    upcoming = next(write._TEMPORARY_NAMES) + 1  # the name after the one this call used
-    stale = folder / (f"{write.TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-"
-                      f"{upcoming}.tmp")
-    stale.write_bytes(b"stale")
-    atomic_write(folder / "second.png", b"2")
+    write.atomic_write(folder / "first.png", b"1")
+    monkeypatch.setattr(write, "_TEMPORARY_NAMES", itertools.count(7))
+    taken = Path(write._temporary_name(folder, 7))
+    taken.write_bytes(b"taken")
+    write.atomic_write(folder / "second.png", b"2")
     assert (folder / "first.png").read_bytes() == b"1"
     assert (folder / "second.png").read_bytes() == b"2"
-    assert stale.read_bytes() == b"stale"
+    assert taken.read_bytes() == b"taken"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["first.png", "second.png",
+                                                               taken.name])
     assert (folder / "second.png").stat().st_mode & 0o777 == 0o644 & ~_umask()
 
 
