@@ -48,15 +48,15 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 _TEMPORARY_NAMES = itertools.count()
-# with the process id, thread id and counter, a name no other writer picks: not another
-# node's process of the same id on a shared --out (Ray), nor a forked child
-_HOST_TOKEN = secrets.token_hex(4)
+# process id, a random token drawn at import, thread id and counter: a name no other writer
+# picks, not even another node's process of the same id on a shared --out (Ray)
+_PROCESS_TOKEN = secrets.token_hex(4)
 _CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(
     os, "O_CLOEXEC", 0)
 
 
 def _temporary_name(folder: Path, number: int) -> str:
-    return (f"{folder}{os.sep}{TEMP_PREFIX}{os.getpid()}-{_HOST_TOKEN}-"
+    return (f"{folder}{os.sep}{TEMP_PREFIX}{os.getpid()}-{_PROCESS_TOKEN}-"
             f"{threading.get_ident()}-{number}.tmp")
 
 
