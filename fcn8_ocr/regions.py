@@ -225,23 +225,25 @@ def _owned_regions(owner: np.ndarray, labels: np.ndarray, scores: np.ndarray,
     # boxes: each centre's pixels are one run once sorted by owner (row-major within it)
     order = np.argsort(ids, kind="stable")
     starts = np.concatenate([[0], np.cumsum(area[present])[:-1]]).astype(np.intp)
-    y0s, y1s = (np.minimum.reduceat(ys[order], starts), np.maximum.reduceat(ys[order], starts))
-    x0s, x1s = (np.minimum.reduceat(xs[order], starts), np.maximum.reduceat(xs[order], starts))
+    run_ys, run_xs = ys[order], xs[order]
+    y0s, y1s = np.minimum.reduceat(run_ys, starts), np.maximum.reduceat(run_ys, starts)
+    x0s, x1s = np.minimum.reduceat(run_xs, starts), np.maximum.reduceat(run_xs, starts)
     kept = area[present] >= min_area_ratio * sizes[present] ** 2
     index = present[kept]
 
     def shares_of(values: np.ndarray) -> np.ndarray:  # (kept, digit classes): share of pixels
-        key = ids * classes + np.minimum(values[ys, xs], background)  # background: not counted
+        key = ids * classes + np.minimum(values, background)  # background: not counted
         votes = np.bincount(key, minlength=count * classes).reshape(count, classes)
         return votes[index, :background] / area[index, None]
 
-    shares = shares_of(labels)
+    pixel_labels = labels[ys, xs]
+    shares = shares_of(pixel_labels)
     for other in more_labels:
-        shares = shares + shares_of(other)
+        shares = shares + shares_of(other[ys, xs])
     won = shares.argmax(axis=1)
     winner = np.full(count, -1, np.intp)
     winner[index] = won
-    voting = labels[ys, xs] == winner[ids]  # pixels of the class their region took
+    voting = pixel_labels == winner[ids]  # pixels of the class their region took
     voters = np.bincount(ids[voting], minlength=count)
     total = np.bincount(ids[voting], weights=scores[ys, xs][voting], minlength=count)
     regions = []
