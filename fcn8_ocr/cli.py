@@ -262,6 +262,11 @@ def synth(kind: str, count: int, out: Path, seed: int, split: str, mnist: str | 
 @click.option("--steps", "steps_per_epoch", type=int, default=TRAIN.steps_per_epoch, show_default=True)
 @click.option("--batch-size", type=int, default=TRAIN.batch_size, show_default=True)
 @click.option("--tile", type=int, default=TRAIN.tile, show_default=True)
+@click.option("--digit-height", type=click.FloatRange(min=8.0), default=TRAIN.digit_height,
+              show_default=True,
+              help="The model's own digit height in model pixels: pages are scaled so that their "
+                   "digits are this tall (training draws 0.5-2x of it). Smaller reads a page in "
+                   "fewer pixels.")
 @click.option("--lr", "learning_rate", type=float, default=TRAIN.learning_rate, show_default=True)
 @click.option("--seed", type=int, default=TRAIN.seed, show_default=True)
 @click.option("--val-tiles", type=int, default=TRAIN.val_tiles, show_default=True)

@@ -75,6 +75,8 @@ class TrainConfig:
     steps_per_epoch: int = 200
     batch_size: int = 16
     tile: int = 128
+    digit_height: float = 24.0       # the model's own digit height (model pixels): training
+    # draws digits 0.5-2x this tall; the network's cost per page grows with its square
     learning_rate: float = 1e-3
     seed: int = 0
     m2nist_fraction: float = 0.3     # training tiles: M2NIST-style compositions,

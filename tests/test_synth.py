@@ -1,5 +1,6 @@
 import cv2
 import numpy as np
+import pytest
 from fcn8_ocr.train.sources import Digits
 from fcn8_ocr.train.synth import document_page, m2nist_sample
 
@@ -370,3 +371,40 @@ def test_reproportioned_digits_move_their_middle_and_keep_their_ink_rows(digits)
     differ = np.mean([(a != b).any() for a, b in zip(changed.images, nines.images, strict=True)])
     assert 0.3 < differ < 0.7
     assert reproportioned(nines, 0.0) is nines
+
+
+def test_a_smaller_model_digit_height_draws_smaller_digits_and_sizes_them_by_it(digits):
+    """Tiles for an 18 px model: M2NIST-style and row tiles are the drawing of a 24 px
+    model's larger square shrunk to the tile (labels and centres alike), field and page
+    digits are drawn 0.5-2x of 18 px tall, and the size targets are log2(height / 18)."""
+    from fcn8_ocr.train.tiles import centre_targets, synth_tile
+
+    factor = 128 / round(128 * 24 / 18)
+    for shares in ({"m2nist_fraction": 1.0, "field_fraction": 0.0, "row_fraction": 0.0},
+                   {"m2nist_fraction": 0.0, "field_fraction": 0.0, "row_fraction": 1.0}):
+        for index in range(3):
+            drawn: list = []
+            _, big_labels = synth_tile(1, index, digits, round(128 * 24 / 18), centres=drawn,
+                                       **shares)
+            found: list = []
+            image, labels = synth_tile(1, index, digits, 128, centres=found, digit_height=18.0,
+                                       **shares)
+            assert image.shape == labels.shape == (128, 128)
+            assert np.array_equal(labels, cv2.resize(big_labels, (128, 128),
+                                                     interpolation=cv2.INTER_NEAREST))
+            assert len(found) == len(drawn) > 0
+            for (y, x, height, digit), (by, bx, bheight, bdigit) in zip(found, drawn, strict=True):
+                assert (y, x, height, digit) == pytest.approx((by * factor, bx * factor,
+                                                               bheight * factor, bdigit))
+    heights = []
+    for index in range(30):
+        found = []
+        synth_tile(2, index, digits, 128, 0.0, 0.5, found, 0.0, digit_height=18.0)
+        heights += [c[2] for c in found]
+        inside = [c for c in found if 0 <= c[0] < 127.5 and 0 <= c[1] < 127.5]
+        if inside:
+            y, x, height, _ = inside[0]
+            _, size = centre_targets(inside[:1], (128, 128), 18.0)
+            peak = int(round(y - 0.5)), int(round(x - 0.5))
+            assert size[peak][0] == pytest.approx(np.log2(height / 18.0)) and size[peak][1] == 1
+    assert np.median(heights) >= 9 * 0.8 and max(heights) <= 36 * 1.25

@@ -553,3 +553,29 @@ def test_keras_predictor_buckets_hold_the_model_to_few_input_shapes(tiny_run: Pa
         assert np.mean(out["labels"] == reference["labels"]) > 0.9  # only context past the edge differs
     assert seen == {(BUCKET_BATCH, 64, 128, 1), (BUCKET_BATCH, 128, 256, 1),
                     (BUCKET_BATCH, 256, 128, 1)}
+
+
+def test_a_model_trained_for_smaller_digits_tells_the_runner_its_digit_height(tmp_path: Path):
+    """`--digit-height 16`: the run's training facts, the exported file's metadata (what
+    the runner scales pages by, and its sizes map's unit) and the int8 calibration's tile
+    drawing all carry 16, not the default 24."""
+    from fcn8_ocr.export.convert import export_checkpoint
+    from fcn8_ocr.train.fit import TrainConfig, train
+
+    from fcn8_ocr.infer import OnnxModel
+
+    config = TrainConfig(out=str(tmp_path / "run"), width=0.125, epochs=1, steps_per_epoch=2,
+                         batch_size=4, tile=64, val_tiles=8, digit_height=16.0)
+    best = train(config, verbose=0)
+    assert json.loads((tmp_path / "run" / "training.json").read_text())["digit_height"] == 16.0
+    export_checkpoint(best, tmp_path / "small.onnx")
+    model = OnnxModel(tmp_path / "small.onnx", "cpu")
+    assert model.info.digit_height == 16.0
+    meta = model.session.get_modelmeta().custom_metadata_map
+    assert training_mix(meta)["digit_height"] == 16.0
+    # the sizes map is in this model's pixels: the file gives what Keras reads as 16 x 2^head
+    from fcn8_ocr.train.keras_predictor import KerasPredictor
+
+    image = np.random.default_rng(0).integers(0, 255, (1, 64, 64), dtype=np.uint8)
+    keras_sizes = KerasPredictor(best)(image)["sizes"]
+    assert np.allclose(model(image)["sizes"], keras_sizes, rtol=1e-3)

@@ -16,6 +16,7 @@ from .sources import Digits, load_m2nist
 from .tiles import (
     FIELD_FRACTION,
     M2NIST_FRACTION,
+    MNIST_FORMAT_HEIGHT,
     MODEL_DIGIT_HEIGHT,
     ROW_FRACTION,
     TILE,
@@ -26,13 +27,14 @@ from .tiles import (
 def synth_dataset(digits: Digits, seed: int, batch_size: int, tile: int = TILE,
                   m2nist_fraction: float = M2NIST_FRACTION, count: int | None = None,
                   field_fraction: float = FIELD_FRACTION, centres: bool = False,
-                  row_fraction: float = ROW_FRACTION) -> tf.data.Dataset:
+                  row_fraction: float = ROW_FRACTION,
+                  digit_height: float = MODEL_DIGIT_HEIGHT) -> tf.data.Dataset:
     """Endless (or `count`-long) batches of (image float32 NxHxWx1 0-255, labels uint8 NxHxW);
     with `centres`, targets are a dict of labels, centre heat (NxHxW) and size (NxHxWx2)."""
 
     def make(index: tf.Tensor) -> tuple[np.ndarray, ...]:
         return training_sample(seed, int(index), digits, tile, m2nist_fraction, field_fraction,
-                               row_fraction)
+                               row_fraction, digit_height)
 
     def wrapped(index: tf.Tensor):
         image, labels, heat, size = tf.numpy_function(
@@ -60,18 +62,27 @@ def to_multiple_of_32(image: np.ndarray, labels: np.ndarray, pad_value: int = 0
             np.pad(labels, ((0, ph), (0, pw)), constant_values=BACKGROUND))
 
 
-def m2nist_arrays(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """M2NIST `.npy` pairs normalised and padded to 64x96: (N,H,W,1) float32, (N,H,W) uint8."""
+def m2nist_arrays(folder: str | Path, digit_height: float = MODEL_DIGIT_HEIGHT
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """M2NIST `.npy` pairs (scaled as for `digit_height` as `tiles.synth_tile` scales
+    M2NIST-style tiles), normalised and padded to multiples of 32: (N,H,W,1) float32,
+    (N,H,W) uint8."""
     images, labels = load_m2nist(folder)
-    pairs = [to_multiple_of_32(model_input(im, MODEL_DIGIT_HEIGHT, dark_ink=False), lab)
+    scale = digit_height / MNIST_FORMAT_HEIGHT
+    if scale != 1:
+        size = (round(images.shape[2] * scale), round(images.shape[1] * scale))
+        images = [cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in images]
+        labels = [cv2.resize(lab, size, interpolation=cv2.INTER_NEAREST) for lab in labels]
+    pairs = [to_multiple_of_32(model_input(im, digit_height, dark_ink=False), lab)
              for im, lab in zip(images, labels, strict=True)]
     return (np.stack([p[0] for p in pairs])[..., None].astype(np.float32),
             np.stack([p[1] for p in pairs]))
 
 
-def folder_tiles(folder: str | Path, tile: int = TILE, seed: int = 0, scale: float = 1.0
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Random tiles from `images/` + `labels/` of a folder (class-id PNGs matched by stem)."""
+def folder_tiles(folder: str | Path, tile: int = TILE, seed: int = 0, scale: float = 1.0,
+                 digit_height: float = MODEL_DIGIT_HEIGHT) -> tuple[np.ndarray, np.ndarray]:
+    """Random tiles from `images/` + `labels/` of a folder (class-id PNGs matched by stem),
+    resized by `scale` and normalised for a model of `digit_height`."""
     folder = Path(folder)
     rng = np.random.default_rng(seed)
     xs, ys = [], []
@@ -85,7 +96,7 @@ def folder_tiles(folder: str | Path, tile: int = TILE, seed: int = 0, scale: flo
             size = (int(grey.shape[1] * scale), int(grey.shape[0] * scale))
             grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
             labels = cv2.resize(labels, size, interpolation=cv2.INTER_NEAREST)
-        image = model_input(grey, MODEL_DIGIT_HEIGHT)
+        image = model_input(grey, digit_height)
         image, labels = to_multiple_of_32(image, labels)
         for _ in range(max(1, image.size // (tile * tile))):
             y = rng.integers(0, max(1, image.shape[0] - tile + 1))

@@ -34,16 +34,18 @@ def _strategy(name: str) -> tf.distribute.Strategy:
 def _validation(config: TrainConfig, digits) -> tf.data.Dataset:
     tiles = list(synth_dataset(digits, config.seed + 1, config.val_tiles, config.tile,
                                config.m2nist_fraction, config.val_tiles, config.field_fraction,
-                               config.centres, config.row_fraction).take(1))[0]
+                               config.centres, config.row_fraction,
+                               config.digit_height).take(1))[0]
     return tf.data.Dataset.from_tensor_slices(tiles).batch(config.batch_size)
 
 
 def _extra_training_data(config: TrainConfig) -> tf.data.Dataset | None:
     parts = []
     if config.m2nist:
-        parts.append(m2nist_arrays(config.m2nist))
+        parts.append(m2nist_arrays(config.m2nist, config.digit_height))
     for folder in config.folders:
-        parts.append(folder_tiles(folder, config.tile, config.seed))
+        parts.append(folder_tiles(folder, config.tile, config.seed,
+                                  digit_height=config.digit_height))
     if not parts:
         return None
     datasets = [tf.data.Dataset.from_tensor_slices(p).shuffle(4096, seed=config.seed).repeat()
@@ -63,7 +65,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int = 1,
     digits, train_digits, val_digits = run_digits(config)
     data = synth_dataset(train_digits, config.seed, config.batch_size, config.tile,
                          config.m2nist_fraction, None, config.field_fraction, config.centres,
-                         config.row_fraction)
+                         config.row_fraction, config.digit_height)
     extra = _extra_training_data(config)
     if extra is not None and config.centres:
         raise ValueError("--m2nist/--folder data has no digit centres: train it with --no-centres")

@@ -25,7 +25,6 @@ from .model import build_fcn8
 from .selection import LOG_KEY as FIELD_STRINGS
 from .selection import FieldStrings
 from .sources import SPLIT_SEED, Digits
-from .tiles import MODEL_DIGIT_HEIGHT
 from .warm_start import load_onnx_weights
 
 
@@ -158,7 +157,7 @@ def fit_model(config: TrainConfig, digits: Digits, val_digits: Digits, data, val
         *(callbacks or []),
     ]
     # written first, so that a run stopped part way can be exported with its metadata
-    meta = {"digit_height": MODEL_DIGIT_HEIGHT, "width": config.width,
+    meta = {"digit_height": config.digit_height, "width": config.width,
             "deep_width": config.deep_width,
             "digit_source": digits.source, "split_seed": SPLIT_SEED, "seed": config.seed,
             "tile": config.tile, "params": int(model.count_params()),
