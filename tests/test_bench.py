@@ -57,3 +57,13 @@ def test_runner_ab_pairs_an_earlier_commit_with_the_working_tree(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("before: median") and lines[1].startswith("now: median")
     assert "paired by page: median" in lines[2]
+
+
+def test_arch_speed_times_the_bundled_file_at_each_model_digit_height():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "arch_speed.py"),
+                             "--no-variants", "--rounds", "1"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line.split() for line in result.stdout.splitlines() if " px " in line]
+    assert [row[0] for row in rows] == ["24", "20", "18", "16"]
+    assert rows[0][4] == "1.00x" and all(float(row[2]) > 0 for row in rows)
