@@ -16,13 +16,13 @@ Needs the `[train]` extra (TensorFlow, tf2onnx) for part 1.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
+from fcn8_ocr.infer import OnnxModel, default_threads
 from fcn8_ocr.models import DEFAULT_MODEL
 
 A4_AT_MODEL_SCALE = (1056, 768)  # an A4 page at 300 dpi with its digits at 24 px
@@ -33,12 +33,8 @@ DIGIT_HEIGHTS = (24, 20, 18, 16)
 
 
 def session(path: str | Path) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = len(os.sched_getaffinity(0))
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    options.add_session_config_entry("session.set_denormal_as_zero", "1")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    """The runner's own session settings (`OnnxModel`) on all cores."""
+    return OnnxModel(path, "cpu", default_threads(1)).session
 
 
 def medians(runs: dict[str, tuple[ort.InferenceSession, np.ndarray]], rounds: int
@@ -102,9 +98,10 @@ def main() -> None:
         runs[f"{height} px"] = (bundled, rng.integers(0, 255, (1, *size, 1), dtype=np.uint8))
     ms = medians(runs, args.rounds)
     print("2. the bundled file on that page read for a model of digit height:")
-    for height, (name, value) in zip(DIGIT_HEIGHTS, ms.items(), strict=True):
-        pixels = (height / 24) ** 2
-        print(f"  {name:6s} {value:6.1f} ms  {value / ms['24 px']:.2f}x  (pixels {pixels:.2f}x)")
+    for height in DIGIT_HEIGHTS:
+        value = ms[f"{height} px"]
+        print(f"  {height} px {value:6.1f} ms  {value / ms['24 px']:.2f}x  "
+              f"(pixels {(height / 24) ** 2:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def synth_tile(seed: int, index: int, digits: Digits, tile: int = TILE,
         return model_input(image, digit_height), labels
     draw -= field_fraction
     scale = digit_height / MNIST_FORMAT_HEIGHT
-    canvas = tile if scale == 1 else int(round(tile / scale))
+    canvas = round(tile / scale)
     if draw < row_fraction + m2nist_fraction:
         found = []
         if draw < row_fraction:
