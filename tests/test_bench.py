@@ -67,3 +67,19 @@ def test_arch_speed_times_the_bundled_file_at_each_model_digit_height():
     rows = [line.split() for line in result.stdout.splitlines() if " px " in line]
     assert [row[0] for row in rows] == ["24", "20", "18", "16"]
     assert rows[0][4] == "1.00x" and all(float(row[2]) > 0 for row in rows)
+
+
+def test_baseline_speed_times_a_commits_own_runner_and_model_beside_this_tree(tmp_path):
+    """bench/baseline_speed.py runs a commit's tree (HEAD here: a ratio, whatever its value)
+    and this one as child processes on the same pages."""
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode:
+        pytest.skip("not a git checkout")
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "baseline_speed.py"),
+                             "--baseline", "HEAD", "--pages", "1", "--rounds", "1"],
+                            capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("baseline (HEAD, default.onnx): first median")
+    assert lines[1].startswith("now (this tree, default.onnx): first median")
+    assert "paired by page: median" in lines[2]
