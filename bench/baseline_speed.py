@@ -15,20 +15,18 @@ the paired ratios (this tree / baseline, again). `TMPDIR=/dev/shm` writes crops 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from run import make_pages  # noqa: E402
+from run import extract_commit, make_pages  # noqa: E402
 
 # run in a tree's root: its package and bench/ come first on the path
 CHILD = """
@@ -42,15 +40,6 @@ first, again = page_latencies(str(DEFAULT_MODEL), Path(sys.argv[1]), Path(sys.ar
                               default_threads(1))
 print(json.dumps({'model': str(DEFAULT_MODEL), 'first': first, 'again': again}))
 """
-
-
-def extract(ref: str, folder: Path) -> Path:
-    """The tree committed at `ref`, written under `folder`."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref],
-                             capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
 
 
 def time_tree(tree: Path, pages: Path, out: Path) -> dict:
@@ -76,12 +65,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         pages = make_pages(tmp / "a4", args.pages, (2480, 3508), (50.0, 110.0))
-        trees = {"baseline": extract(args.baseline, tmp / "baseline"), "now": ROOT}
+        trees = {"baseline": extract_commit(args.baseline, tmp / "baseline"), "now": ROOT}
         timings: dict[str, dict[str, list[float]]] = {n: {"first": [], "again": []} for n in trees}
-        models = {}
+        turns, models = list(trees.items()), {}
         for round_ in range(args.rounds):
-            order = list(trees.items()) if round_ % 2 == 0 else list(trees.items())[::-1]
-            for name, tree in order:
+            for name, tree in turns if round_ % 2 == 0 else turns[::-1]:
                 measured = time_tree(tree, pages, tmp / f"out-{name}-{round_}")
                 models[name] = measured["model"]
                 for kind in ("first", "again"):

@@ -10,12 +10,14 @@ Writes bench/results/<mode>.json and, in full mode, docs/benchmarks.md. Needs th
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +38,15 @@ from fcn8_ocr.infer import default_threads  # noqa: E402
 from fcn8_ocr.models import DEFAULT_MODEL, bundled_files  # noqa: E402
 from fcn8_ocr.read import Source  # noqa: E402
 from fcn8_ocr.worker import Worker  # noqa: E402
+
+
+def extract_commit(ref: str, folder: Path, *paths: str) -> Path:
+    """The tree committed at `ref` (or only `paths` of it), written under `folder`."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, *paths],
+                             capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
 
 
 def make_pages(folder: Path, count: int, size: tuple[int, int], heights: tuple[float, float]) -> Path:

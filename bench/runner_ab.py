@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import io
 import os
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from run import make_pages  # noqa: E402
+from run import extract_commit, make_pages  # noqa: E402
 
 BEFORE_PACKAGE = "fcn8_ocr_before"
 
@@ -36,11 +33,7 @@ BEFORE_PACKAGE = "fcn8_ocr_before"
 def import_before(ref: str, folder: Path):
     """`fcn8_ocr` as committed at `ref`, importable as BEFORE_PACKAGE (its imports within
     the package are relative); returns its worker, config and read modules."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "fcn8_ocr"],
-                             capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
-    (folder / "fcn8_ocr").rename(folder / BEFORE_PACKAGE)
+    (extract_commit(ref, folder, "fcn8_ocr") / "fcn8_ocr").rename(folder / BEFORE_PACKAGE)
     sys.path.insert(0, str(folder))
     return tuple(importlib.import_module(f"{BEFORE_PACKAGE}.{name}")
                  for name in ("worker", "config", "read"))
